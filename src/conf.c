@@ -1,0 +1,571 @@
+/*
+ * conf.c: configuration.
+ *
+ * Every setting is one row of the options table: its HCA_* variable, its
+ * command-line flag, its type and range, its default.  The environment is
+ * read first, flags override it, and every value goes through the same
+ * parser, defaults included.  Any error names the variable or flag and what
+ * is wrong with it, and exits 2.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <amqp.h>
+#include <jv.h>
+
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+
+extern char **environ;
+
+enum otype {
+	O_STR,		/* any non-empty string */
+	O_SERVICE,	/* [A-Za-z0-9_.-]{1,128} */
+	O_INT,		/* integer in [min, max] */
+	O_SECS,		/* seconds, decimals allowed, into ms */
+	O_BYTES,	/* bytes, K or M suffix allowed */
+	O_FLAG,		/* 0 or 1; a flag sets 1 */
+	O_LEVEL,	/* error|warn|info|debug */
+	O_FORMAT	/* kv|json */
+};
+
+struct opt {
+	const char	*env;
+	const char	*lname;
+	int		 sname;
+	enum otype	 type;
+	size_t		 off;
+	int64_t		 min, max;
+	const char	*def;
+	const char	*help;
+};
+
+#define F(x)	offsetof(struct conf, x)
+#define MiB	(1024 * 1024)
+
+static const struct opt opts[] = {
+	{ "HCA_HOOKS_DIR", "hooks-dir", 'H', O_STR, F(hooks_dir), 0, 0,
+	    "hooks", "directory of hooks" },
+	{ "HCA_SERVICE", "service", 's', O_SERVICE, F(service), 0, 0, NULL,
+	    "service id" },
+	{ "HCA_HOOK_TIMEOUT", "hook-timeout", 't', O_SECS,
+	    F(hook_timeout_ms), 1, 86400000, "300", "hook time limit, s" },
+	{ "HCA_HOOK_GRACE", "hook-grace", 0, O_SECS, F(hook_grace_ms), 0,
+	    3600000, "5", "SIGTERM to SIGKILL, s" },
+	{ "HCA_MAX_OUTPUT", "max-output", 0, O_BYTES, F(max_output), 1,
+	    64 * MiB, "1M", "hook stdout limit, bytes" },
+	{ "HCA_MAX_MESSAGE", "max-message", 0, O_BYTES, F(max_message), 1,
+	    64 * MiB, "1M", "request body limit, bytes" },
+	{ "HCA_RETRIES", "retries", 0, O_INT, F(retries), 0, 100, "3",
+	    "more runs after exit 75" },
+	{ "HCA_RETRY_DELAY", "retry-delay", 0, O_SECS, F(retry_delay_ms), 0,
+	    3600000, "1", "first retry delay, doubling, s" },
+	{ "HCA_CONCURRENCY", "concurrency", 'c', O_INT, F(concurrency), 1,
+	    1024, "4", "hooks at once" },
+	{ "HCA_PREFETCH", "prefetch", 0, O_INT, F(prefetch), 1, 65535, NULL,
+	    "requests prefetched (default 2 x concurrency)" },
+	{ "HCA_QUEUE_IN", "queue-in", 0, O_STR, F(queue_in), 0, 0, NULL,
+	    "inbound queue (default SERVICE.to_hca)" },
+	{ "HCA_QUEUE_OUT", "queue-out", 0, O_STR, F(queue_out), 0, 0, NULL,
+	    "outbound queue (default SERVICE.to_portal)" },
+	{ "HCA_CACERT", "cacert", 0, O_STR, F(cacert), 0, 0, NULL,
+	    "CA certificates (PEM) for amqps" },
+	{ "HCA_CERT", "cert", 0, O_STR, F(cert), 0, 0, NULL,
+	    "client certificate (PEM)" },
+	{ "HCA_KEY", "key", 0, O_STR, F(key), 0, 0, NULL,
+	    "client key (PEM)" },
+	{ NULL, "insecure", 0, O_FLAG, F(insecure), 0, 1, "0",
+	    "amqps without peer verification" },
+	{ NULL, "declare", 'd', O_FLAG, F(declare), 0, 1, "0",
+	    "declare both queues (local brokers)" },
+	{ "HCA_HEARTBEAT", "heartbeat", 0, O_INT, F(heartbeat), 0, 3600,
+	    "60", "AMQP heartbeat, s" },
+	{ "HCA_STOP_TIMEOUT", "stop-timeout", 0, O_SECS, F(stop_timeout_ms),
+	    0, 86400000, NULL, "shutdown limit, s (default hook limit + grace)" },
+	{ "HCA_STATE_DIR", "state-dir", 0, O_STR, F(state_dir), 0, 0, NULL,
+	    "journal directory" },
+	{ "HCA_LOG_LEVEL", "log-level", 'l', O_LEVEL, F(log_level), 0, 0,
+	    "info", "error, warn, info or debug" },
+	{ "HCA_LOG_FORMAT", "log-format", 0, O_FORMAT, F(log_json), 0, 0,
+	    "kv", "kv or json" },
+	{ "HCA_LOG_FILE", "log-file", 0, O_STR, F(log_file), 0, 0, NULL,
+	    "log to this file (default stderr)" },
+	{ NULL, "kind", 'n', O_STR, F(offline_kind), 0, 0, NULL,
+	    "offline: dispatch one request of KIND from stdin" },
+	{ NULL, "id", 'i', O_STR, F(offline_corr), 0, 0, NULL,
+	    "offline: its correlation id (default: a new one)" },
+};
+
+#define NOPTS	(sizeof(opts) / sizeof(opts[0]))
+
+/* Set by hca-exec itself: never taken from HCA_PASS_ENV. */
+static const char *const own_env[] = {
+	"PATH", "HOME", "HCA_MESSAGE_TYPE", "HCA_CORRELATION_ID",
+	"HCA_RESOURCE_TYPE", "HCA_TARGET_USER", "HCA_TARGET_GROUP",
+	"HCA_SERVICE", "HCA_REDELIVERED", "HCA_ATTEMPT", "HCA_DEADLINE",
+};
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fputs("hca-exec: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static void __attribute__((noreturn))
+usage(int code)
+{
+	FILE	*f = code ? stderr : stdout;
+	size_t	 i;
+	char	 flag[40];
+
+	fprintf(f, "usage: hca-exec [options]                    run the agent\n"
+	    "       hca-exec -n KIND [-i ID] [-H HOOKS] < BODY  "
+	    "dispatch one request offline\n\noptions (flag, variable, "
+	    "default):\n");
+	for (i = 0; i < NOPTS; i++) {
+		snprintf(flag, sizeof(flag), "%s%c%s--%s%s",
+		    opts[i].sname ? "-" : "", opts[i].sname ? opts[i].sname : ' ',
+		    opts[i].sname ? ", " : "  ", opts[i].lname,
+		    opts[i].type == O_FLAG ? "" : " X");
+		fprintf(f, "  %-24s %-18s %-6s %s\n", flag + (opts[i].sname ?
+		    0 : 1), opts[i].env ? opts[i].env : "",
+		    opts[i].def ? opts[i].def : "", opts[i].help);
+	}
+	fprintf(f, "  %-24s %-18s %-6s %s\n", "", "HCA_URL", "",
+	    "amqp[s]://USER:PASS@HOST[:PORT][/VHOST] (secret)");
+	fprintf(f, "  %-24s %-18s %-6s %s\n", "", "HCA_URL_FILE", "",
+	    "file holding HCA_URL");
+	fprintf(f, "  %-24s %-18s %-6s %s\n", "", "HCA_HOOK_PATH", "",
+	    "hooks' PATH (/usr/local/bin:/usr/bin:/bin)");
+	fprintf(f, "  %-24s %-18s %-6s %s\n", "", "HCA_PASS_ENV", "",
+	    "names of variables passed to hooks");
+	fprintf(f, "  %-24s %-18s %-6s %s\n", "-h, --help", "", "",
+	    "this text");
+	fprintf(f, "  %-24s %-18s %-6s %s\n", "-V, --version", "", "",
+	    "print versions");
+	exit(code);
+}
+
+static int64_t
+parse_int(const char *s)
+{
+	char		*end;
+	long long	 v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno || !isdigit((unsigned char)*s))
+		return -1;
+	return v;
+}
+
+static int64_t
+parse_bytes(const char *s)
+{
+	char		*end;
+	long long	 v;
+	int64_t		 mult = 1;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || errno || v < 0 || !isdigit((unsigned char)*s))
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		mult = 1024, end++;
+	else if (*end == 'M' || *end == 'm')
+		mult = MiB, end++;
+	if (*end != '\0' || v > INT64_MAX / mult)
+		return -1;
+	return v * mult;
+}
+
+static int
+service_valid(const char *s)
+{
+	size_t	 n = strlen(s), i;
+
+	if (n == 0 || n > 128)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '.' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* Set one option from text; what names the source for messages. */
+static void
+set(struct conf *c, const struct opt *o, const char *val, const char *what)
+{
+	void	*p = (char *)c + o->off;
+	int64_t	 v = -1;
+	char	**sp;
+
+	switch (o->type) {
+	case O_STR:
+	case O_SERVICE:
+		if (*val == '\0')
+			die("%s is empty", what);
+		if (o->type == O_SERVICE && !service_valid(val))
+			die("%s=%s: a service id is 1 to 128 of A-Z a-z 0-9 "
+			    "_ . -", what, val);
+		sp = p;
+		free(*sp);
+		if ((*sp = strdup(val)) == NULL)
+			die("out of memory");
+		return;
+	case O_LEVEL:
+		if ((v = log_level_parse(val)) < 0)
+			die("%s=%s: the level is error, warn, info or debug",
+			    what, val);
+		*(int *)p = (int)v;
+		return;
+	case O_FORMAT:
+		if (strcmp(val, "kv") && strcmp(val, "json"))
+			die("%s=%s: the format is kv or json", what, val);
+		*(int *)p = strcmp(val, "json") == 0;
+		return;
+	case O_FLAG:
+		if (strcmp(val, "0") && strcmp(val, "1"))
+			die("%s=%s: expected 0 or 1", what, val);
+		*(int *)p = *val == '1';
+		return;
+	case O_INT:
+		v = parse_int(val);
+		break;
+	case O_SECS:
+		v = parse_seconds(val);
+		break;
+	case O_BYTES:
+		v = parse_bytes(val);
+		break;
+	}
+	if (v < 0)
+		die("%s=%s: not a %s", what, val, o->type == O_SECS ?
+		    "number of seconds" : o->type == O_BYTES ?
+		    "size in bytes (K and M suffixes allowed)" : "whole number");
+	if (v < o->min || v > o->max) {
+		if (o->type == O_SECS)
+			die("%s=%s: must be %g to %g seconds", what, val,
+			    o->min / 1000.0, o->max / 1000.0);
+		die("%s=%s: must be %lld to %lld", what, val,
+		    (long long)o->min, (long long)o->max);
+	}
+	switch (o->type) {
+	case O_INT:
+		*(int *)p = (int)v;
+		break;
+	case O_SECS:
+		*(int64_t *)p = v;
+		break;
+	default:
+		*(size_t *)p = (size_t)v;
+		break;
+	}
+}
+
+static int
+name_char(char ch, int first)
+{
+	return ch == '_' || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')
+	    || (!first && ch >= '0' && ch <= '9');
+}
+
+/* Why a variable may not be passed to hooks, or NULL if it may. */
+static const char *
+pass_denied(const char *name)
+{
+	size_t	 i, n = strlen(name);
+
+	for (i = 0; i < n; i++)
+		if (!name_char(name[i], i == 0))
+			return "is not a variable name";
+	if (strncmp(name, "LD_", 3) == 0)
+		return "is read by the dynamic linker";
+	if (strcmp(name, "BASH_ENV") == 0 || strcmp(name, "ENV") == 0 ||
+	    strcmp(name, "IFS") == 0)
+		return "changes how shells run scripts";
+	if (n >= 6 && strcasecmp(name + n - 6, "_PROXY") == 0)
+		return "redirects network traffic";
+	if (strncmp(name, "HCA_URL", 7) == 0)
+		return "is a secret of the agent";
+	for (i = 0; i < sizeof(own_env) / sizeof(own_env[0]); i++)
+		if (strcmp(name, own_env[i]) == 0)
+			return "is set by hca-exec itself";
+	return NULL;
+}
+
+static void
+env_add(char ***env, size_t *n, const char *name, const char *val)
+{
+	char	**e;
+
+	if ((e = reallocarray(*env, *n + 2, sizeof(char *))) == NULL)
+		die("out of memory");
+	*env = e;
+	if (asprintf(&e[*n], "%s=%s", name, val) == -1)
+		die("out of memory");
+	e[++*n] = NULL;
+}
+
+/* The part of every hook's environment that does not change. */
+static void
+build_hook_env(struct conf *c)
+{
+	const char	*v, *pass;
+	struct passwd	*pw;
+	char		**env = NULL, *list, *name, *save = NULL;
+	size_t		 n = 0, i;
+
+	v = getenv("HCA_HOOK_PATH");
+	if (v && *v == '\0')
+		die("HCA_HOOK_PATH is empty");
+	env_add(&env, &n, "PATH", v ? v : "/usr/local/bin:/usr/bin:/bin");
+	if ((v = getenv("HOME")) == NULL || *v == '\0')
+		v = (pw = getpwuid(geteuid())) ? pw->pw_dir : "/";
+	env_add(&env, &n, "HOME", v);
+	for (i = 0; environ[i]; i++)
+		if (strncmp(environ[i], "LANG=", 5) == 0 ||
+		    strncmp(environ[i], "LC_", 3) == 0 ||
+		    strncmp(environ[i], "TZ=", 3) == 0) {
+			char *e = reallocarray(env, n + 2, sizeof(char *));
+			if (e == NULL || (((char **)e)[n] =
+			    strdup(environ[i])) == NULL)
+				die("out of memory");
+			env = (char **)e;
+			env[++n] = NULL;
+		}
+	if ((pass = getenv("HCA_PASS_ENV")) != NULL) {
+		if ((list = strdup(pass)) == NULL)
+			die("out of memory");
+		for (name = strtok_r(list, ", \t", &save); name;
+		    name = strtok_r(NULL, ", \t", &save)) {
+			const char *why = pass_denied(name);
+			if (why)
+				die("HCA_PASS_ENV: %s %s; it is never passed "
+				    "to hooks", name, why);
+			if ((v = getenv(name)) != NULL)
+				env_add(&env, &n, name, v);
+		}
+		free(list);
+	}
+	c->hook_env = env;
+}
+
+static void
+check_dir(const char *what, const char *path)
+{
+	struct stat	 st;
+
+	if (stat(path, &st) == -1)
+		die("%s=%s: %s", what, path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		die("%s=%s: not a directory", what, path);
+}
+
+/* Read the URL from HCA_URL_FILE; the file is a secret, so is its text. */
+static char *
+read_url_file(const char *path)
+{
+	FILE	*f;
+	char	 buf[4096];
+	size_t	 n;
+
+	if ((f = fopen(path, "re")) == NULL)
+		die("HCA_URL_FILE=%s: %s", path, strerror(errno));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+	    buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	if (n == 0 || n == sizeof(buf) - 1) {
+		explicit_bzero(buf, sizeof(buf));
+		die("HCA_URL_FILE=%s: expected one URL of less than %zu bytes",
+		    path, sizeof(buf) - 1);
+	}
+	char *u = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	if (u == NULL)
+		die("out of memory");
+	return u;
+}
+
+/* Wipe HCA_URL's text from the environment block as well. */
+static void
+take_url(struct conf *c)
+{
+	char	*v = getenv("HCA_URL");
+	const char *file = getenv("HCA_URL_FILE");
+
+	if (v && file)
+		die("HCA_URL and HCA_URL_FILE are both set; use one");
+	if (v) {
+		if (*v == '\0')
+			die("HCA_URL is empty");
+		if ((c->url = strdup(v)) == NULL)
+			die("out of memory");
+		explicit_bzero(v, strlen(v));
+		unsetenv("HCA_URL");
+	} else if (file) {
+		c->url = read_url_file(file);
+	}
+	if (c->url) {
+		char			*copy = strdup(c->url);
+		struct amqp_connection_info ci;
+
+		if (copy == NULL)
+			die("out of memory");
+		if (amqp_parse_url(copy, &ci) != AMQP_STATUS_OK) {
+			explicit_bzero(copy, strlen(copy));
+			free(copy);
+			die("%s: not an amqp:// or amqps:// URL of the form "
+			    "amqp://USER:PASS@HOST[:PORT][/VHOST]",
+			    file ? "HCA_URL_FILE" : "HCA_URL");
+		}
+		explicit_bzero(copy, strlen(copy));
+		free(copy);
+	}
+}
+
+void
+conf_load(struct conf *c, int argc, char **argv)
+{
+	struct option	 lopts[NOPTS + 3];
+	char		 sopts[3 * NOPTS + 8], what[64], *p;
+	const char	*v;
+	size_t		 i, ns = 0;
+	int		 ch, li;
+
+	memset(c, 0, sizeof(*c));
+	c->stop_timeout_ms = -1;
+	for (i = 0; i < NOPTS; i++)
+		if (opts[i].def)
+			set(c, &opts[i], opts[i].def, opts[i].lname);
+	for (i = 0; i < NOPTS; i++)
+		if (opts[i].env && (v = getenv(opts[i].env)) != NULL)
+			set(c, &opts[i], v, opts[i].env);
+
+	memset(lopts, 0, sizeof(lopts));
+	sopts[ns++] = ':';
+	for (i = 0; i < NOPTS; i++) {
+		lopts[i].name = opts[i].lname;
+		lopts[i].has_arg = opts[i].type == O_FLAG ? no_argument :
+		    required_argument;
+		lopts[i].val = opts[i].sname ? opts[i].sname : 256 + (int)i;
+		if (opts[i].sname) {
+			sopts[ns++] = (char)opts[i].sname;
+			if (opts[i].type != O_FLAG)
+				sopts[ns++] = ':';
+		}
+	}
+	lopts[NOPTS].name = "help";
+	lopts[NOPTS].val = 'h';
+	lopts[NOPTS + 1].name = "version";
+	lopts[NOPTS + 1].val = 'V';
+	memcpy(sopts + ns, "hV", 3);
+
+	while ((ch = getopt_long(argc, argv, sopts, lopts, &li)) != -1) {
+		if (ch == 'h')
+			usage(0);
+		if (ch == 'V') {
+			printf("hca-exec %s (librabbitmq %s)\n", HCA_VERSION,
+			    amqp_version());
+			exit(0);
+		}
+		if (ch == '?') {
+			fprintf(stderr, "hca-exec: unknown option %s\n",
+			    argv[optind - 1]);
+			usage(2);
+		}
+		if (ch == ':') {
+			fprintf(stderr, "hca-exec: %s needs a value\n",
+			    argv[optind - 1]);
+			usage(2);
+		}
+		for (i = 0; i < NOPTS; i++)
+			if (ch == (opts[i].sname ? opts[i].sname :
+			    256 + (int)i))
+				break;
+		if (i == NOPTS)
+			usage(2);
+		snprintf(what, sizeof(what), "--%s", opts[i].lname);
+		set(c, &opts[i], opts[i].type == O_FLAG ? "1" : optarg, what);
+	}
+	if (optind != argc) {
+		fprintf(stderr, "hca-exec: unexpected argument %s\n",
+		    argv[optind]);
+		usage(2);
+	}
+
+	check_dir("HCA_HOOKS_DIR", c->hooks_dir);
+	if ((p = realpath(c->hooks_dir, NULL)) == NULL)
+		die("HCA_HOOKS_DIR=%s: %s", c->hooks_dir, strerror(errno));
+	free(c->hooks_dir);
+	c->hooks_dir = p;
+	if (c->prefetch == 0)
+		c->prefetch = c->concurrency * 2 > 65535 ? 65535 :
+		    c->concurrency * 2;
+	if (c->stop_timeout_ms < 0)
+		c->stop_timeout_ms = c->hook_timeout_ms + c->hook_grace_ms +
+		    10000;
+	if (c->state_dir)
+		check_dir("HCA_STATE_DIR", c->state_dir);
+
+	take_url(c);
+	if (c->offline_kind == NULL) {
+		if (c->url == NULL)
+			die("HCA_URL (or HCA_URL_FILE) is not set: the agent "
+			    "needs the broker's URL");
+		if (c->service == NULL)
+			die("HCA_SERVICE is not set: the agent needs its "
+			    "service id");
+	} else if (c->service == NULL && (c->service = strdup("offline")) ==
+	    NULL)
+		die("out of memory");
+	if (c->queue_in == NULL &&
+	    asprintf(&c->queue_in, "%s.to_hca", c->service) == -1)
+		die("out of memory");
+	if (c->queue_out == NULL &&
+	    asprintf(&c->queue_out, "%s.to_portal", c->service) == -1)
+		die("out of memory");
+	if ((c->cert == NULL) != (c->key == NULL))
+		die("HCA_CERT and HCA_KEY go together: set both or neither");
+	build_hook_env(c);
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t	 i;
+
+	for (i = 0; c->hook_env && c->hook_env[i]; i++)
+		free(c->hook_env[i]);
+	free(c->hook_env);
+	for (i = 0; i < NOPTS; i++)
+		if (opts[i].type == O_STR || opts[i].type == O_SERVICE)
+			free(*(char **)((char *)c + opts[i].off));
+	if (c->url) {
+		explicit_bzero(c->url, strlen(c->url));
+		free(c->url);
+	}
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,49 @@
+/*
+ * conf.h: configuration from HCA_* variables and command-line flags, every
+ * value checked at start-up.
+ */
+#ifndef HCA_CONF_H
+#define HCA_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conf {
+	/* Hooks */
+	char		*hooks_dir;	/* absolute */
+	char		**hook_env;	/* fixed part of every hook's env */
+	int64_t		 hook_timeout_ms;
+	int64_t		 hook_grace_ms;
+	size_t		 max_output;
+	size_t		 max_message;
+	int		 retries;
+	int64_t		 retry_delay_ms;
+	char		*service;
+
+	/* Broker */
+	char		*url;		/* secret */
+	char		*queue_in, *queue_out;
+	char		*cacert, *cert, *key;
+	int		 insecure;
+	int		 declare;
+	int		 heartbeat;
+	int		 concurrency;
+	int		 prefetch;
+	int64_t		 stop_timeout_ms;
+	char		*state_dir;
+
+	/* Logging */
+	int		 log_level;
+	int		 log_json;
+	char		*log_file;
+
+	/* Offline dispatch (-n) */
+	char		*offline_kind;
+	char		*offline_corr;
+};
+
+/* Parse; on any error print a message naming what is wrong and exit 2. */
+void	 conf_load(struct conf *, int argc, char **argv);
+void	 conf_free(struct conf *);
+
+#endif

@@ -1,0 +1,428 @@
+/*
+ * dispatch.c: a request's way from arrival to reply.
+ *
+ *	job_start -> check -> resolve -> run hook -+-> map -> reply (done)
+ *	                                           +-> exit 75: wait, run again
+ *
+ * Replies that need no hook (bad requests, a built-in PingV1) are still
+ * delivered from the loop, through the job's timer, so that the caller sees
+ * one behaviour: done is never called from within job_start().
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jv.h>
+
+#include "dispatch.h"
+#include "ev.h"
+#include "hook.h"
+#include "kinds.h"
+#include "log.h"
+#include "util.h"
+
+#define TARGET_MAX	4096		/* bytes of a target user or group */
+#define RETRY_DELAY_MAX	(15 * 60 * 1000)
+#define NJOBENV		9
+
+struct job {
+	const struct conf	*conf;
+	struct request		 req;
+	const struct kind	*kind;
+	char			*rtype;
+	char			*target_user, *target_group;
+	struct logctx		 log;
+	char			 path[4096];
+	int			 attempt;
+	int64_t			 started;
+	struct hook		*hook;
+	char			*envstr[NJOBENV];
+	char			**envp;
+	struct ev_timer		 timer;	/* retry delay, or deferred reply */
+	struct reply		 reply;
+	int			 replied;
+	job_done_fn		*done;
+	void			*arg;
+	struct job		*next;
+};
+
+static struct job	*jobs;
+static int		 njobs;
+
+static void	 job_run(struct job *);
+
+static void
+job_free(struct job *j)
+{
+	struct job	**pp;
+	int		  i;
+
+	for (pp = &jobs; *pp; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			njobs--;
+			break;
+		}
+	ev_timer_stop(&j->timer);
+	for (i = 0; i < NJOBENV; i++)
+		free(j->envstr[i]);
+	free(j->envp);
+	free(j->req.kind);
+	free(j->req.corr);
+	free(j->req.body);
+	free(j->rtype);
+	free(j->target_user);
+	free(j->target_group);
+	reply_free(&j->reply);
+	free(j);
+}
+
+static void
+job_finish(struct job *j)
+{
+	jv	 t = jv_invalid();
+
+	if (strcmp(j->reply.type, ERROR_REPLY) == 0)
+		t = jv_object_get(jv_copy(j->reply.body), jv_string("type"));
+	log_info(&j->log, "reply %s%s%s after %lld ms", j->reply.type,
+	    jv_get_kind(t) == JV_KIND_STRING ? " " : "",
+	    jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : "",
+	    (long long)(now_ms() - j->started));
+	jv_free(t);
+	j->done(&j->req, &j->reply, j->arg);
+	job_free(j);
+}
+
+static void
+job_on_timer(void *arg)
+{
+	struct job	*j = arg;
+
+	if (j->replied)
+		job_finish(j);
+	else
+		job_run(j);
+}
+
+/* Reply now (from the loop, on the next round). */
+static void
+job_reply(struct job *j)
+{
+	j->replied = 1;
+	ev_timer_at(&j->timer, now_ms());
+}
+
+static void
+job_error(struct job *j, const char *type, const char *message)
+{
+	reply_error(&j->reply, type, message, j->req.corr);
+	job_reply(j);
+}
+
+/* A bad request: say what is wrong, in words the sender can act on. */
+static void
+job_invalid(struct job *j, const char *message)
+{
+	log_warn(&j->log, "invalid request: %s", message);
+	job_error(j, "InvalidRequest", message);
+}
+
+/* Copy a string member of o (kind-checked); 0 ok, -1 wrong kind or bad. */
+static int
+get_string(jv o, const char *key, char **out, size_t max)
+{
+	jv		 v = jv_object_get(jv_copy(o), jv_string(key));
+	const char	*s;
+	size_t		 n;
+	int		 rc = 0;
+
+	*out = NULL;
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		s = jv_string_value(v);
+		n = (size_t)jv_string_length_bytes(jv_copy(v));
+		if (n > max || memchr(s, '\0', n) != NULL)
+			rc = -1;
+		else if ((*out = strndup(s, n)) == NULL)
+			rc = -1;
+	} else if (jv_get_kind(v) != JV_KIND_NULL &&
+	    jv_get_kind(v) != JV_KIND_INVALID)
+		rc = -1;
+	jv_free(v);
+	return rc;
+}
+
+/* Check the body; fill rtype and targets.  NULL, or what is wrong. */
+static const char *
+job_parse(struct job *j)
+{
+	jv	 body, te;
+	const char *why = NULL;
+
+	if (j->req.body_len > j->conf->max_message)
+		return "The request is larger than this service accepts.";
+	if (!utf8_valid(j->req.body, j->req.body_len))
+		return "The request body is not UTF-8 text.";
+	if (j->req.body_len == 0 && strcmp(j->kind->request, "PingV1") == 0)
+		return NULL;
+	body = jv_parse_sized(j->req.body, (int)j->req.body_len);
+	if (!jv_is_valid(body)) {
+		jv_free(body);
+		return "The request body is not valid JSON.";
+	}
+	if (jv_get_kind(body) != JV_KIND_OBJECT) {
+		jv_free(body);
+		return "The request body is not a JSON object.";
+	}
+	if (get_string(body, "type", &j->rtype, 128) == -1 ||
+	    (j->rtype && !name_valid(j->rtype, strlen(j->rtype))))
+		why = "The request's resource type is not a valid name.";
+	te = jv_object_get(jv_copy(body), jv_string("target_entity"));
+	if (why == NULL && jv_get_kind(te) == JV_KIND_OBJECT) {
+		if (get_string(te, "user_id_target", &j->target_user,
+		    TARGET_MAX) == -1 ||
+		    get_string(te, "group_urn_target", &j->target_group,
+		    TARGET_MAX) == -1)
+			why = "The request's target_entity is malformed.";
+	} else if (why == NULL && jv_get_kind(te) != JV_KIND_NULL &&
+	    jv_get_kind(te) != JV_KIND_INVALID)
+		why = "The request's target_entity is not an object.";
+	jv_free(te);
+	jv_free(body);
+	return why;
+}
+
+/* The hook's environment: the fixed part plus this request's values. */
+static int
+job_env(struct job *j, time_t deadline)
+{
+	const struct conf	*c = j->conf;
+	size_t			 nbase = 0, n = 0, i;
+	int			 rc = 0;
+
+	for (i = 0; i < NJOBENV; i++) {
+		free(j->envstr[i]);
+		j->envstr[i] = NULL;
+	}
+#define ENV(...) do { if (asprintf(&j->envstr[n++], __VA_ARGS__) == -1) { \
+	j->envstr[n - 1] = NULL; rc = -1; } } while (0)
+	ENV("HCA_MESSAGE_TYPE=%s", j->req.kind);
+	ENV("HCA_CORRELATION_ID=%s", j->req.corr);
+	ENV("HCA_SERVICE=%s", c->service);
+	ENV("HCA_REDELIVERED=%d", j->req.redelivered ? 1 : 0);
+	ENV("HCA_ATTEMPT=%d", j->attempt);
+	ENV("HCA_DEADLINE=%lld", (long long)deadline);
+	if (j->rtype)
+		ENV("HCA_RESOURCE_TYPE=%s", j->rtype);
+	if (j->target_user)
+		ENV("HCA_TARGET_USER=%s", j->target_user);
+	if (j->target_group)
+		ENV("HCA_TARGET_GROUP=%s", j->target_group);
+#undef ENV
+	if (rc == -1)
+		return -1;
+	free(j->envp);
+	while (c->hook_env[nbase])
+		nbase++;
+	if ((j->envp = calloc(nbase + n + 1, sizeof(char *))) == NULL)
+		return -1;
+	for (i = 0; i < nbase; i++)
+		j->envp[i] = c->hook_env[i];
+	for (i = 0; i < n; i++)
+		j->envp[nbase + i] = j->envstr[i];
+	return 0;
+}
+
+static void
+job_on_hook(const struct hook_result *r, void *arg)
+{
+	struct job	*j = arg;
+	int64_t		 delay;
+
+	j->hook = NULL;
+	switch (r->end) {
+	case HOOK_EXITED:
+		log_info(&j->log, "hook exited %d after %lld ms, %zu bytes of "
+		    "output", r->code, (long long)r->elapsed_ms, r->out_len);
+		break;
+	case HOOK_SIGNALED:
+		log_warn(&j->log, "hook killed by signal %d after %lld ms",
+		    r->code, (long long)r->elapsed_ms);
+		break;
+	case HOOK_TIMEOUT:
+		log_warn(&j->log, "hook timed out after %lld ms",
+		    (long long)r->elapsed_ms);
+		break;
+	case HOOK_TOOBIG:
+		log_warn(&j->log, "hook output too large");
+		break;
+	case HOOK_EXECFAIL:
+		log_error(&j->log, "cannot execute hook %s: %s", j->path,
+		    strerror(r->code));
+		break;
+	}
+	if (r->end == HOOK_EXITED && r->code == EX_TEMPFAIL_CODE &&
+	    j->attempt <= j->conf->retries) {
+		delay = j->conf->retry_delay_ms;
+		for (int i = 1; i < j->attempt && delay < RETRY_DELAY_MAX; i++)
+			delay *= 2;
+		if (delay > RETRY_DELAY_MAX)
+			delay = RETRY_DELAY_MAX;
+		log_info(&j->log, "hook asked to retry (exit 75); attempt %d of "
+		    "%d in %lld ms", j->attempt + 1, j->conf->retries + 1,
+		    (long long)delay);
+		j->attempt++;
+		ev_timer_at(&j->timer, now_ms() + delay);
+		return;
+	}
+	result_map(j->kind, r, j->req.corr, &j->log, &j->reply);
+	job_reply(j);
+}
+
+static void
+job_run(struct job *j)
+{
+	struct hook_spec	 s;
+	int64_t			 timeout = j->conf->hook_timeout_ms;
+
+	if (job_env(j, time(NULL) + (time_t)((timeout + 999) / 1000)) == -1) {
+		log_error(&j->log, "cannot build the hook environment: %s",
+		    strerror(errno));
+		job_error(j, "HookFailed", NULL);
+		return;
+	}
+	memset(&s, 0, sizeof(s));
+	s.path = j->path;
+	s.dir = j->conf->hooks_dir;
+	s.envp = j->envp;
+	s.in = j->req.body;
+	s.in_len = j->req.body_len;
+	s.timeout_ms = timeout;
+	s.grace_ms = j->conf->hook_grace_ms;
+	s.max_output = j->conf->max_output;
+	s.log = j->log;
+	log_info(&j->log, "running %s (attempt %d)", j->path, j->attempt);
+	if ((j->hook = hook_start(&s, job_on_hook, j)) == NULL) {
+		log_error(&j->log, "cannot start hook %s: %s", j->path,
+		    strerror(errno));
+		job_error(j, "HookFailed", NULL);
+	}
+}
+
+/* 1 if the correlation id can be echoed into a message and a log. */
+static int
+corr_ok(const char *s)
+{
+	size_t	 i, n = strlen(s);
+
+	if (n == 0 || n > 255 || !utf8_valid(s, n))
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void
+job_begin(struct job *j)
+{
+	const char	*why;
+	char		 msg[256];
+
+	if (j->req.corr == NULL || !corr_ok(j->req.corr)) {
+		j->log.corr = NULL;
+		job_invalid(j, "The request's correlation id is missing or "
+		    "not printable text.");
+		return;
+	}
+	if (j->req.kind == NULL ||
+	    !name_valid(j->req.kind, strlen(j->req.kind))) {
+		j->log.kind = NULL;
+		job_invalid(j, "The request's message type is missing or not "
+		    "a valid name.");
+		return;
+	}
+	log_info(&j->log, "request received, %zu bytes%s", j->req.body_len,
+	    j->req.redelivered ? ", redelivered" : "");
+	if ((j->kind = kind_lookup(j->req.kind)) == NULL) {
+		log_warn(&j->log, "unsupported message type");
+		snprintf(msg, sizeof(msg), "This service does not handle %s "
+		    "requests.", j->req.kind);
+		job_error(j, "UnsupportedMessage", msg);
+		return;
+	}
+	if ((why = job_parse(j)) != NULL) {
+		job_invalid(j, why);
+		return;
+	}
+	switch (hook_resolve(j->conf->hooks_dir, j->req.kind, j->rtype,
+	    j->path, sizeof(j->path), &j->log)) {
+	case HOOK_FOUND:
+		job_run(j);
+		return;
+	case HOOK_REFUSED:
+		job_error(j, "ConfigurationError", NULL);
+		return;
+	case HOOK_NONE:
+		break;
+	}
+	if (!j->kind->needs_hook) {
+		j->reply.type = j->kind->reply;
+		j->reply.body = jv_object_set(jv_object(),
+		    jv_string(j->kind->field), jv_string(j->kind->fallback));
+		job_reply(j);
+	} else if (j->rtype) {
+		log_warn(&j->log, "no hook for resource type %s", j->rtype);
+		snprintf(msg, sizeof(msg), "This service does not offer "
+		    "resource type %s.", j->rtype);
+		job_error(j, "UnsupportedResourceType", msg);
+	} else {
+		log_warn(&j->log, "no hook for %s", j->req.kind);
+		snprintf(msg, sizeof(msg), "This service does not handle %s "
+		    "requests.", j->req.kind);
+		job_error(j, "UnsupportedMessage", msg);
+	}
+}
+
+struct job *
+job_start(const struct conf *c, struct request *req, job_done_fn *done,
+    void *arg)
+{
+	struct job	*j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return NULL;
+	j->conf = c;
+	j->req = *req;
+	memset(req, 0, sizeof(*req));
+	j->done = done;
+	j->arg = arg;
+	j->attempt = 1;
+	j->started = now_ms();
+	j->reply.body = jv_invalid();
+	j->log.corr = j->req.corr;
+	j->log.kind = j->req.kind;
+	ev_timer_init(&j->timer, job_on_timer, j);
+	j->next = jobs;
+	jobs = j;
+	njobs++;
+	job_begin(j);
+	return j;
+}
+
+int
+jobs_active(void)
+{
+	return njobs;
+}
+
+void
+jobs_terminate(void)
+{
+	struct job	*j;
+
+	for (j = jobs; j; j = j->next)
+		if (j->hook)
+			hook_terminate(j->hook);
+}

@@ -1,0 +1,38 @@
+/*
+ * dispatch.h: one request from arrival to reply: validation, hook
+ * resolution, the hook's environment, retries after EX_TEMPFAIL and the
+ * result mapping.  The daemon and the offline mode both use this one path.
+ */
+#ifndef HCA_DISPATCH_H
+#define HCA_DISPATCH_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "result.h"
+
+struct request {
+	char	*kind;		/* AMQP type property; NULL if absent */
+	char	*corr;		/* correlation id; NULL if absent */
+	char	*body;
+	size_t	 body_len;
+	int	 redelivered;
+};
+
+struct job;
+/*
+ * Called once, from the loop, with the reply.  The job, the request and
+ * the reply are freed when it returns.
+ */
+typedef void	 job_done_fn(const struct request *, const struct reply *,
+		    void *arg);
+
+/* Takes the request's strings over (they are freed with the job). */
+struct job	*job_start(const struct conf *, struct request *,
+		    job_done_fn *, void *);
+/* Hooks started by jobs still running, or jobs waiting to retry. */
+int		 jobs_active(void);
+/* Terminate every running hook (shutdown); their jobs still reply. */
+void		 jobs_terminate(void);
+
+#endif

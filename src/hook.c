@@ -1,0 +1,563 @@
+/*
+ * hook.c: resolve, check and run hook programs.
+ *
+ * A run is done when the hook process has exited, its stdout and stderr have
+ * reached EOF and the exec notification pipe has closed, in any order.  A
+ * grandchild that keeps the pipes open after the hook has exited gets the
+ * grace period, then its process group is killed and the run ends with what
+ * was read.  The time limit sends SIGTERM to the whole process group, then
+ * SIGKILL after the grace period.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "hook.h"
+#include "log.h"
+#include "util.h"
+
+#define STDERR_LINE_MAX		4096		/* longer lines are split */
+#define STDERR_LOG_MAX		(1024 * 1024)	/* per run; the rest dropped */
+#define IO_CHUNK		65536
+
+enum phase {
+	PH_RUN,			/* waiting for the deadline */
+	PH_TERM,		/* SIGTERM sent; SIGKILL at the grace timer */
+	PH_KILL,		/* SIGKILL sent; waiting for the exit */
+	PH_LINGER		/* exited; pipes still open until the timer */
+};
+
+struct hook {
+	pid_t		 pid;
+	int		 fd_in, fd_out, fd_err, fd_note;
+	const char	*in;
+	size_t		 in_len, in_off;
+	struct buf	 out, err;
+	size_t		 err_logged;
+	size_t		 max_output;
+	int		 wstatus;
+	int		 exited;
+	int		 exec_errno;
+	int		 timed_out, too_big;
+	enum phase	 phase;
+	int64_t		 started, deadline, grace;
+	struct ev_timer	 timer;
+	struct logctx	 log;
+	hook_done_fn	*done;
+	void		*arg;
+	struct hook	*next;		/* list of running hooks */
+};
+
+static struct hook	*running;
+static int		 nrunning;
+
+static void	 hook_check_done(struct hook *);
+
+/* Is st something only root or we could have written? */
+static int
+safe_owner(const struct stat *st)
+{
+	return (st->st_uid == 0 || st->st_uid == geteuid()) &&
+	    (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+enum hook_found
+hook_resolve(const char *dir, const char *kind, const char *rtype,
+    char *path, size_t len, const struct logctx *lc)
+{
+	struct stat	 st;
+	const char	*cand[3];
+	char		 kdir[4096];
+	int		 i, n, nc = 0;
+
+	if (!name_valid(kind, strlen(kind)) ||
+	    (rtype && !name_valid(rtype, strlen(rtype))))
+		return HOOK_NONE;	/* callers validate; never build paths */
+	if (rtype)
+		cand[nc++] = rtype;
+	cand[nc++] = "default";
+	cand[nc++] = NULL;		/* HOOKS/T itself */
+
+	for (i = 0; i < nc; i++) {
+		if (cand[i])
+			n = snprintf(path, len, "%s/%s/%s", dir, kind, cand[i]);
+		else
+			n = snprintf(path, len, "%s/%s", dir, kind);
+		if (n < 0 || (size_t)n >= len)
+			return HOOK_NONE;
+		if (stat(path, &st) == -1) {
+			if (errno != ENOENT && errno != ENOTDIR)
+				log_warn(lc, "cannot check hook %s: %s", path,
+				    strerror(errno));
+			continue;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		if ((st.st_mode & 0111) == 0 || access(path, X_OK) == -1) {
+			log_warn(lc, "hook %s is not executable; skipped", path);
+			continue;
+		}
+		if (!safe_owner(&st)) {
+			log_error(lc, "hook %s refused: it must be owned by "
+			    "root or uid %d and not group- or world-writable "
+			    "(owner %d, mode %04o)", path, (int)geteuid(),
+			    (int)st.st_uid, (unsigned)(st.st_mode & 07777));
+			return HOOK_REFUSED;
+		}
+		/* The directories above it must be as safe as the file. */
+		n = snprintf(kdir, sizeof(kdir), "%s/%s", dir, kind);
+		if (n < 0 || (size_t)n >= sizeof(kdir))
+			return HOOK_NONE;
+		if ((cand[i] && (stat(kdir, &st) == -1 || !safe_owner(&st))) ||
+		    stat(dir, &st) == -1 || !safe_owner(&st)) {
+			log_error(lc, "hook %s refused: %s or %s is writable "
+			    "by others or not owned by root or uid %d", path,
+			    dir, kdir, (int)geteuid());
+			return HOOK_REFUSED;
+		}
+		return HOOK_FOUND;
+	}
+	return HOOK_NONE;
+}
+
+static void
+close_fd(int *fd)
+{
+	if (*fd != -1) {
+		ev_fd_del(*fd);
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/* Signal the hook's process group, unless it can no longer be ours. */
+static void
+hook_kill(struct hook *h, int sig)
+{
+	struct hook	*o;
+
+	if (h->exited) {
+		/*
+		 * The leader is reaped: its number names our group only while
+		 * a member is left.  Never hit another running hook's group
+		 * should the number have been reused.
+		 */
+		for (o = running; o; o = o->next)
+			if (o != h && o->pid == h->pid)
+				return;
+	}
+	if (killpg(h->pid, sig) == -1 && errno != ESRCH)
+		log_warn(&h->log, "killpg %d: %s", (int)h->pid,
+		    strerror(errno));
+}
+
+static void
+hook_unlink(struct hook *h)
+{
+	struct hook	**pp;
+
+	for (pp = &running; *pp; pp = &(*pp)->next)
+		if (*pp == h) {
+			*pp = h->next;
+			nrunning--;
+			return;
+		}
+}
+
+static void
+hook_finish(struct hook *h)
+{
+	struct hook_result	 r;
+
+	close_fd(&h->fd_in);
+	close_fd(&h->fd_out);
+	close_fd(&h->fd_err);
+	close_fd(&h->fd_note);
+	ev_timer_stop(&h->timer);
+	if (h->err.len)
+		logbytes(LL_INFO, &h->log, "hook: ", h->err.data, h->err.len);
+
+	memset(&r, 0, sizeof(r));
+	if (h->exec_errno) {
+		r.end = HOOK_EXECFAIL;
+		r.code = h->exec_errno;
+	} else if (h->timed_out) {
+		r.end = HOOK_TIMEOUT;
+	} else if (h->too_big) {
+		r.end = HOOK_TOOBIG;
+	} else if (WIFSIGNALED(h->wstatus)) {
+		r.end = HOOK_SIGNALED;
+		r.code = WTERMSIG(h->wstatus);
+	} else {
+		r.end = HOOK_EXITED;
+		r.code = WEXITSTATUS(h->wstatus);
+	}
+	r.out = h->out.data ? h->out.data : "";
+	r.out_len = h->out.len;
+	r.elapsed_ms = now_ms() - h->started;
+
+	hook_unlink(h);
+	h->done(&r, h->arg);
+	buf_free(&h->out);
+	buf_free(&h->err);
+	free(h);
+}
+
+static void
+hook_check_done(struct hook *h)
+{
+	if (!h->exited || h->fd_note != -1)
+		return;
+	if (h->fd_out == -1 && h->fd_err == -1) {
+		hook_finish(h);
+		return;
+	}
+	/* Exited, but something still holds the pipes. */
+	if (h->phase == PH_RUN) {
+		h->phase = PH_LINGER;
+		ev_timer_at(&h->timer, now_ms() + h->grace);
+	} else if (h->phase == PH_KILL) {
+		hook_finish(h);
+	}
+}
+
+static void
+hook_on_timer(void *arg)
+{
+	struct hook	*h = arg;
+
+	switch (h->phase) {
+	case PH_RUN:
+		log_warn(&h->log, "hook pid %d over its time limit of %lld ms;"
+		    " sending SIGTERM", (int)h->pid,
+		    (long long)(h->deadline - h->started));
+		h->timed_out = 1;
+		/* FALLTHROUGH */
+	case PH_LINGER:
+		if (h->phase == PH_LINGER)
+			log_warn(&h->log, "hook pid %d exited but its process "
+			    "group keeps stdout or stderr open; killing it",
+			    (int)h->pid);
+		if (h->phase == PH_LINGER || h->grace == 0) {
+			hook_kill(h, SIGKILL);
+			h->phase = PH_KILL;
+			break;
+		}
+		hook_kill(h, SIGTERM);
+		h->phase = PH_TERM;
+		ev_timer_at(&h->timer, now_ms() + h->grace);
+		return;
+	case PH_TERM:
+		log_warn(&h->log, "hook pid %d still running %lld ms after "
+		    "SIGTERM; sending SIGKILL", (int)h->pid,
+		    (long long)h->grace);
+		hook_kill(h, SIGKILL);
+		h->phase = PH_KILL;
+		break;
+	case PH_KILL:
+		return;
+	}
+	hook_check_done(h);
+}
+
+/* Stop at once: the output cap was hit, or the agent is shutting down. */
+void
+hook_terminate(struct hook *h)
+{
+	if (h->phase == PH_RUN && !h->exited) {
+		hook_kill(h, h->grace ? SIGTERM : SIGKILL);
+		h->phase = h->grace ? PH_TERM : PH_KILL;
+		if (h->grace)
+			ev_timer_at(&h->timer, now_ms() + h->grace);
+	}
+}
+
+static void
+hook_on_exit(pid_t pid, int wstatus, void *arg)
+{
+	struct hook	*h = arg;
+
+	(void)pid;
+	h->wstatus = wstatus;
+	h->exited = 1;
+	if (h->phase == PH_RUN)
+		ev_timer_stop(&h->timer);
+	hook_check_done(h);
+}
+
+static void
+hook_on_stdin(int fd, int revents, void *arg)
+{
+	struct hook	*h = arg;
+	size_t		 n;
+	ssize_t		 w;
+
+	(void)revents;
+	while (h->in_off < h->in_len) {
+		n = h->in_len - h->in_off;
+		w = write(fd, h->in + h->in_off, n > IO_CHUNK ? IO_CHUNK : n);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			if (errno != EPIPE)
+				log_warn(&h->log, "writing hook stdin: %s",
+				    strerror(errno));
+			else
+				log_debug(&h->log, "hook closed stdin after "
+				    "%zu of %zu bytes", h->in_off, h->in_len);
+			break;
+		}
+		h->in_off += (size_t)w;
+	}
+	close_fd(&h->fd_in);
+}
+
+/* Log complete stderr lines; at EOF (final) the rest too. */
+static void
+hook_log_stderr(struct hook *h, int final)
+{
+	char	*nl;
+	size_t	 n;
+
+	while (h->err.len) {
+		nl = memchr(h->err.data, '\n', h->err.len);
+		if (nl)
+			n = (size_t)(nl - h->err.data);
+		else if (h->err.len >= STDERR_LINE_MAX || final)
+			n = h->err.len > STDERR_LINE_MAX ? STDERR_LINE_MAX :
+			    h->err.len;
+		else
+			return;
+		if (n > STDERR_LINE_MAX)
+			n = STDERR_LINE_MAX;
+		if (h->err_logged < STDERR_LOG_MAX) {
+			logbytes(LL_INFO, &h->log, "hook: ", h->err.data, n);
+			h->err_logged += n;
+			if (h->err_logged >= STDERR_LOG_MAX)
+				log_warn(&h->log, "hook stderr over %d bytes; "
+				    "the rest is not logged", STDERR_LOG_MAX);
+		}
+		buf_consume(&h->err, nl && n == (size_t)(nl - h->err.data) ?
+		    n + 1 : n);
+	}
+}
+
+static void
+hook_on_output(int fd, int revents, void *arg)
+{
+	struct hook	*h = arg;
+	char		 chunk[IO_CHUNK];
+	ssize_t		 r;
+	int		 is_out = fd == h->fd_out;
+
+	(void)revents;
+	for (;;) {
+		r = read(fd, chunk, sizeof(chunk));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1 && errno == EAGAIN)
+			return;
+		if (r <= 0) {
+			if (r == -1)
+				log_warn(&h->log, "reading hook %s: %s",
+				    is_out ? "stdout" : "stderr",
+				    strerror(errno));
+			if (is_out) {
+				close_fd(&h->fd_out);
+			} else {
+				hook_log_stderr(h, 1);
+				close_fd(&h->fd_err);
+			}
+			hook_check_done(h);
+			return;
+		}
+		if (is_out) {
+			if (h->out.len + (size_t)r > h->max_output) {
+				log_warn(&h->log, "hook stdout over %zu bytes;"
+				    " stopping it", h->max_output);
+				h->too_big = 1;
+				close_fd(&h->fd_out);
+				hook_terminate(h);
+				hook_check_done(h);
+				return;
+			}
+			if (buf_append(&h->out, chunk, (size_t)r) == -1)
+				goto nomem;
+		} else {
+			if (buf_append(&h->err, chunk, (size_t)r) == -1)
+				goto nomem;
+			hook_log_stderr(h, 0);
+		}
+	}
+nomem:
+	log_error(&h->log, "out of memory reading hook output");
+	h->too_big = 1;
+	close_fd(is_out ? &h->fd_out : &h->fd_err);
+	hook_terminate(h);
+	hook_check_done(h);
+}
+
+static void
+hook_on_note(int fd, int revents, void *arg)
+{
+	struct hook	*h = arg;
+	int		 e;
+	ssize_t		 r;
+
+	(void)revents;
+	r = read(fd, &e, sizeof(e));
+	if (r == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (r == (ssize_t)sizeof(e))
+		h->exec_errno = e ? e : EIO;
+	close_fd(&h->fd_note);
+	hook_check_done(h);
+}
+
+/*
+ * The child, between fork and exec: only async-signal-safe calls, and
+ * nothing allocated.  The notification pipe is close-on-exec: EOF tells the
+ * parent that exec worked, an errno that it did not.
+ */
+static void __attribute__((noreturn))
+child(const struct hook_spec *s, int in, int out, int errfd, int note)
+{
+	struct sigaction sa;
+	sigset_t	 none;
+	char *const	 argv[] = { (char *)s->path, NULL };
+	int		 e, sig;
+
+	setsid();
+	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(errfd, 2) == -1)
+		goto fail;
+	if (note != 3) {
+		if (dup3(note, 3, O_CLOEXEC) == -1)
+			goto fail;
+		note = 3;
+	}
+	closefrom(4);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (chdir(s->dir) == -1)
+		goto fail;
+	execve(s->path, argv, s->envp);
+fail:
+	e = errno;
+	(void)!write(note, &e, sizeof(e));
+	_exit(127);
+}
+
+static int
+nonblock(int fd)
+{
+	int	 fl = fcntl(fd, F_GETFL);
+
+	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+struct hook *
+hook_start(const struct hook_spec *s, hook_done_fn *done, void *arg)
+{
+	struct hook	*h;
+	int		 p_in[2], p_out[2], p_err[2], p_note[2], i, e;
+	int		*all[] = { p_in, p_out, p_err, p_note };
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	for (i = 0; i < 4; i++)
+		all[i][0] = all[i][1] = -1;
+	for (i = 0; i < 4; i++)
+		if (pipe2(all[i], O_CLOEXEC) == -1)
+			goto fail;
+	if (nonblock(p_in[1]) == -1 || nonblock(p_out[0]) == -1 ||
+	    nonblock(p_err[0]) == -1 || nonblock(p_note[0]) == -1)
+		goto fail;
+
+	h->started = now_ms();
+	h->deadline = h->started + s->timeout_ms;
+	h->grace = s->grace_ms;
+	h->in = s->in;
+	h->in_len = s->in_len;
+	h->max_output = s->max_output;
+	h->log = s->log;
+	h->done = done;
+	h->arg = arg;
+	h->phase = PH_RUN;
+	ev_timer_init(&h->timer, hook_on_timer, h);
+
+	switch (h->pid = fork()) {
+	case -1:
+		goto fail;
+	case 0:
+		child(s, p_in[0], p_out[1], p_err[1], p_note[1]);
+	}
+	close(p_in[0]);
+	close(p_out[1]);
+	close(p_err[1]);
+	close(p_note[1]);
+	h->fd_in = p_in[1];
+	h->fd_out = p_out[0];
+	h->fd_err = p_err[0];
+	h->fd_note = p_note[0];
+
+	if (ev_child(h->pid, hook_on_exit, h) == -1 ||
+	    ev_fd_add(h->fd_out, POLLIN, hook_on_output, h) == -1 ||
+	    ev_fd_add(h->fd_err, POLLIN, hook_on_output, h) == -1 ||
+	    ev_fd_add(h->fd_note, POLLIN, hook_on_note, h) == -1 ||
+	    ev_timer_at(&h->timer, h->deadline) == -1) {
+		/* Cannot watch it: do not leave it running unwatched. */
+		e = errno;
+		killpg(h->pid, SIGKILL);
+		ev_child_forget(h->pid);
+		close_fd(&h->fd_in);
+		close_fd(&h->fd_out);
+		close_fd(&h->fd_err);
+		close_fd(&h->fd_note);
+		ev_timer_stop(&h->timer);
+		free(h);
+		errno = e;
+		return NULL;	/* the child is reaped as an orphan */
+	}
+	if (h->in_len == 0)
+		close_fd(&h->fd_in);
+	else if (ev_fd_add(h->fd_in, POLLOUT, hook_on_stdin, h) == -1)
+		close_fd(&h->fd_in);
+	h->next = running;
+	running = h;
+	nrunning++;
+	log_debug(&h->log, "hook %s started, pid %d", s->path, (int)h->pid);
+	return h;
+
+fail:
+	e = errno;
+	for (i = 0; i < 4; i++) {
+		if (all[i][0] != -1)
+			close(all[i][0]);
+		if (all[i][1] != -1)
+			close(all[i][1]);
+	}
+	free(h);
+	errno = e;
+	return NULL;
+}
+
+int
+hook_running(void)
+{
+	return nrunning;
+}

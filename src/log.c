@@ -1,0 +1,238 @@
+/*
+ * log.c: structured logging.
+ *
+ * key=value:	ts=2026-11-24T10:00:00.123Z level=info corr=42 kind=PingV1 msg="..."
+ * json:	{"ts":"...","level":"info","corr":"42","kind":"PingV1","msg":"..."}
+ *
+ * Values are escaped so that a line is always one line, whatever a hook or a
+ * sender put into them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+static struct {
+	enum loglevel	 level;
+	int		 json;
+	int		 fd;
+	char		*path;
+} lg = { LL_INFO, 0, STDERR_FILENO, NULL };
+
+int
+log_level_parse(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+void
+log_init(enum loglevel level, int json, const char *prog)
+{
+	(void)prog;
+	lg.level = level;
+	lg.json = json;
+}
+
+int
+log_enabled(enum loglevel level)
+{
+	return level <= lg.level;
+}
+
+static int
+log_openfd(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+int
+log_open(const char *path)
+{
+	int	 fd;
+
+	if (path == NULL)
+		return 0;
+	if ((fd = log_openfd(path)) == -1)
+		return -1;
+	if ((lg.path = strdup(path)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	lg.fd = fd;
+	return 0;
+}
+
+/* SIGHUP: reopen the log file after rotation. */
+int
+log_reopen(void)
+{
+	int	 fd;
+
+	if (lg.path == NULL)
+		return 0;
+	if ((fd = log_openfd(lg.path)) == -1)
+		return -1;
+	close(lg.fd);
+	lg.fd = fd;
+	return 0;
+}
+
+/*
+ * Append s as a value: JSON string, or key=value value (quoted when it holds
+ * anything but plain characters).  Bytes that are not UTF-8 become \xNN
+ * (key=value) or U+FFFD (JSON).
+ */
+static void
+put_value(struct buf *b, const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i, l;
+	int			 quote = lg.json || n == 0;
+	char			 tmp[8];
+
+	for (i = 0; i < n && !quote; i++)
+		if (p[i] <= ' ' || p[i] == '"' || p[i] == '=' ||
+		    p[i] == '\\' || p[i] >= 0x7f)
+			quote = 1;
+	if (quote)
+		buf_append(b, "\"", 1);
+	for (i = 0; i < n; i += l) {
+		l = 1;
+		if (p[i] == '"' || p[i] == '\\') {
+			tmp[0] = '\\';
+			tmp[1] = (char)p[i];
+			buf_append(b, tmp, 2);
+		} else if (p[i] == '\n') {
+			buf_append(b, "\\n", 2);
+		} else if (p[i] == '\t') {
+			buf_append(b, "\\t", 2);
+		} else if (p[i] < 0x20 || p[i] == 0x7f) {
+			snprintf(tmp, sizeof(tmp), lg.json ? "\\u%04x" :
+			    "\\x%02x", p[i]);
+			buf_append(b, tmp, strlen(tmp));
+		} else if (p[i] < 0x80) {
+			buf_append(b, p + i, 1);
+		} else {
+			l = utf8_prefix((const char *)p + i, n - i, 1);
+			if (utf8_valid(p + i, l)) {
+				buf_append(b, p + i, l);
+			} else {
+				l = 1;
+				if (lg.json)
+					buf_append(b, "\\ufffd", 6);
+				else {
+					snprintf(tmp, sizeof(tmp), "\\x%02x",
+					    p[i]);
+					buf_append(b, tmp, 4);
+				}
+			}
+		}
+	}
+	if (quote)
+		buf_append(b, "\"", 1);
+}
+
+static void
+put_field(struct buf *b, const char *key, const char *val, size_t n)
+{
+	if (lg.json) {
+		buf_append(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
+		buf_append(b, key, strlen(key));
+		buf_append(b, "\":", 2);
+	} else {
+		if (b->len)
+			buf_append(b, " ", 1);
+		buf_append(b, key, strlen(key));
+		buf_append(b, "=", 1);
+	}
+	put_value(b, val, n);
+}
+
+static void
+emit(enum loglevel level, const struct logctx *c, const char *msg, size_t n)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	struct timespec	 ts;
+	struct tm	 tm;
+	char		 t[40];
+	size_t		 off;
+	ssize_t		 w;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(t + strlen(t), sizeof(t) - strlen(t), ".%03ldZ",
+	    ts.tv_nsec / 1000000);
+
+	if (lg.json)
+		buf_append(&b, "{", 1);
+	put_field(&b, "ts", t, strlen(t));
+	put_field(&b, "level", level_names[level], strlen(level_names[level]));
+	if (c && c->corr)
+		put_field(&b, "corr", c->corr, strlen(c->corr));
+	if (c && c->kind)
+		put_field(&b, "kind", c->kind, strlen(c->kind));
+	put_field(&b, "msg", msg, n);
+	if (lg.json)
+		buf_append(&b, "}", 1);
+	if (buf_append(&b, "\n", 1) == -1) {
+		buf_free(&b);
+		return;
+	}
+	/* One write per line, so that concurrent writers do not interleave. */
+	for (off = 0; off < b.len; off += (size_t)w)
+		if ((w = write(lg.fd, b.data + off, b.len - off)) <= 0 &&
+		    errno != EINTR)
+			break;
+		else if (w < 0)
+			w = 0;
+	buf_free(&b);
+}
+
+void
+logmsg(enum loglevel level, const struct logctx *c, const char *fmt, ...)
+{
+	char	 msg[2048];
+	va_list	 ap;
+	int	 n;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;	/* a long message is cut, not lost */
+	emit(level, c, msg, (size_t)n);
+}
+
+void
+logbytes(enum loglevel level, const struct logctx *c, const char *prefix,
+    const char *s, size_t n)
+{
+	struct buf	 b = { NULL, 0, 0 };
+
+	if (!log_enabled(level))
+		return;
+	if (buf_append(&b, prefix, strlen(prefix)) == 0 &&
+	    buf_append(&b, s, n) == 0)
+		emit(level, c, b.data, b.len);
+	buf_free(&b);
+}

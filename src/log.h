@@ -1,0 +1,33 @@
+/*
+ * log.h: one line per event on stderr (or a file), key=value or JSON lines.
+ * Every line about a request carries its correlation id and kind.
+ */
+#ifndef HCA_LOG_H
+#define HCA_LOG_H
+
+enum loglevel { LL_ERROR, LL_WARN, LL_INFO, LL_DEBUG };
+
+/* What a log line is about; either field may be NULL. */
+struct logctx {
+	const char	*corr;
+	const char	*kind;
+};
+
+int	 log_level_parse(const char *);		/* -1 if unknown */
+void	 log_init(enum loglevel, int json, const char *prog);
+int	 log_open(const char *path);		/* NULL path: stderr */
+int	 log_reopen(void);
+int	 log_enabled(enum loglevel);
+
+void	 logmsg(enum loglevel, const struct logctx *, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Log a byte string that may hold anything, as the message itself. */
+void	 logbytes(enum loglevel, const struct logctx *, const char *prefix,
+	    const char *, size_t);
+
+#define log_error(c, ...)	logmsg(LL_ERROR, (c), __VA_ARGS__)
+#define log_warn(c, ...)	logmsg(LL_WARN, (c), __VA_ARGS__)
+#define log_info(c, ...)	logmsg(LL_INFO, (c), __VA_ARGS__)
+#define log_debug(c, ...)	logmsg(LL_DEBUG, (c), __VA_ARGS__)
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * hca-exec: a Helmholtz Cloud Agent that answers each request by running an
+ * executable hook.  main() sets the process up and picks the mode: offline
+ * dispatch of one request (-n), or the agent on the broker.
+ */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jv.h>
+
+#include "conf.h"
+#include "dispatch.h"
+#include "ev.h"
+#include "log.h"
+#include "util.h"
+
+/* fds 0, 1 and 2 must exist, or the first pipe would take their place. */
+static void
+sanitize_fds(void)
+{
+	struct stat	 st;
+	int		 fd;
+
+	for (fd = 0; fd < 3; fd++)
+		if (fstat(fd, &st) == -1 && errno == EBADF &&
+		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			exit(2);
+}
+
+/* A random UUID (version 4) as the correlation id of an offline request. */
+static char *
+new_uuid(void)
+{
+	unsigned char	 b[16];
+	char		*s;
+
+	arc4random_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	if (asprintf(&s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+	    b[15]) == -1)
+		return NULL;
+	return s;
+}
+
+struct offline {
+	int	 done;
+	int	 status;
+};
+
+static void
+offline_done(const struct request *req, const struct reply *r, void *arg)
+{
+	struct offline	*o = arg;
+	jv		 line;
+
+	line = JV_OBJECT(jv_string("type"), jv_string(r->type),
+	    jv_string("correlation_id"), jv_string(req->corr ? req->corr : ""),
+	    jv_string("payload"), jv_copy(r->body));
+	line = jv_dump_string(line, 0);
+	printf("%s\n", jv_string_value(line));
+	fflush(stdout);
+	jv_free(line);
+	o->status = strcmp(r->type, "ErrorV1") == 0;
+	o->done = 1;
+}
+
+/* Read stdin, at most limit + 1 bytes: more than limit is too large. */
+static int
+read_body(struct request *req, size_t limit)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	char		 chunk[65536];
+	ssize_t		 r;
+
+	while (b.len <= limit) {
+		r = read(STDIN_FILENO, chunk, sizeof(chunk));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		if (buf_append(&b, chunk, (size_t)r) == -1)
+			return -1;
+	}
+	req->body = b.data ? b.data : strdup("");
+	req->body_len = b.len;
+	return req->body ? 0 : -1;
+}
+
+static int
+offline(const struct conf *c)
+{
+	struct request	 req;
+	struct offline	 o = { 0, 2 };
+
+	memset(&req, 0, sizeof(req));
+	if ((req.kind = strdup(c->offline_kind)) == NULL ||
+	    (req.corr = c->offline_corr ? strdup(c->offline_corr) :
+	    new_uuid()) == NULL) {
+		fprintf(stderr, "hca-exec: out of memory\n");
+		return 2;
+	}
+	if (read_body(&req, c->max_message) == -1) {
+		fprintf(stderr, "hca-exec: reading the request from stdin: "
+		    "%s\n", strerror(errno));
+		return 2;
+	}
+	if (job_start(c, &req, offline_done, &o) == NULL) {
+		fprintf(stderr, "hca-exec: %s\n", strerror(errno));
+		return 2;
+	}
+	while (!o.done)
+		if (ev_run_once(-1) == -1) {
+			log_error(NULL, "event loop: %s", strerror(errno));
+			return 2;
+		}
+	return o.status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct conf	 c;
+	int		 rc;
+
+	sanitize_fds();
+	conf_load(&c, argc, argv);
+	log_init(c.log_level, c.log_json, "hca-exec");
+	if (log_open(c.log_file) == -1) {
+		fprintf(stderr, "hca-exec: HCA_LOG_FILE=%s: %s\n", c.log_file,
+		    strerror(errno));
+		return 2;
+	}
+	/* Orphaned grandchildren of hooks come to us to be reaped. */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (ev_init() == -1) {
+		fprintf(stderr, "hca-exec: signals: %s\n", strerror(errno));
+		return 2;
+	}
+	if (c.offline_kind)
+		rc = offline(&c);
+	else {
+		fprintf(stderr, "hca-exec: the broker mode is not built yet\n");
+		rc = 2;
+	}
+	ev_free();
+	conf_free(&c);
+	return rc;
+}

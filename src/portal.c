@@ -1,0 +1,713 @@
+/*
+ * portal.c: hca-portal, the Helmholtz Cloud portal's side of the
+ * conversation, for development and tests.  It publishes one request to
+ * the agent's inbound queue, waits for the reply with the same correlation
+ * id and prints it as one JSON line, in the format of "hca-exec -n".
+ *
+ * Everything on the broker goes through one channel.  One loop, pump(),
+ * reads every frame that arrives: publisher confirms, returned messages,
+ * deliveries to the private reply queue and close methods.  Waiting in
+ * amqp_simple_wait_frame_noblock() services heartbeats.
+ */
+#include <sys/types.h>
+#include <sys/time.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <amqp.h>
+#include <amqp_ssl_socket.h>
+#include <amqp_tcp_socket.h>
+#include <jv.h>
+
+#include "util.h"
+
+#define CHANNEL		1
+#define HEARTBEAT	60		/* seconds, as the agent's default */
+#define CONNECT_MS	10000		/* TCP (and TLS) connect */
+#define WAIT_MS		30000		/* -w default */
+#define MAX_BODY	(128 * 1024 * 1024)	/* RabbitMQ's own limit */
+#define MAX_URL		8192
+#define MAX_SHORTSTR	255		/* AMQP short string */
+#define POLL_MIN_MS	50		/* -q: first pause between scans */
+#define POLL_MAX_MS	500		/* -q: longest pause between scans */
+#define SYSTEM_CA	"/etc/ssl/certs/ca-certificates.crt"
+#define DEFAULT_KIND	"ResourceAllocateV1"
+#define ERROR_KIND	"ErrorV1"
+
+struct portal {
+	amqp_connection_state_t	 conn;
+	char			 where[512];	/* host:port and vhost */
+	char			*queue_in;
+	char			*queue_out;
+	char			*reply_queue;	/* ours, default mode only */
+	const char		*cid;		/* the request's */
+	uint64_t		 tag;		/* its publish sequence number */
+	int			 confirmed;
+
+	/* The reply, once found. */
+	int			 found;
+	int			 has_type;
+	struct buf		 type;
+	struct buf		 rcid;
+	struct buf		 body;
+};
+
+static void	 usage(int) __attribute__((noreturn));
+static void	 read_fd(int, const char *, struct buf *, size_t);
+static void	 read_file(const char *, struct buf *, size_t);
+static char	*get_url(void);
+static int	 service_valid(const char *);
+static char	*queue_name(const char *, const char *, const char *);
+static void	 make_uuid(char [37]);
+static void	 check_rpc(struct portal *, amqp_rpc_reply_t, const char *);
+static void	 check_status(struct portal *, int, const char *);
+static void	 bytes_buf(struct buf *, amqp_bytes_t);
+static void	 broker_open(struct portal *);
+static void	 broker_close(struct portal *);
+static int	 take_message(struct portal *, const amqp_message_t *);
+static void	 handle_frame(struct portal *, const amqp_frame_t *);
+static int	 pump(struct portal *, int64_t);
+static int	 scan_queue(struct portal *);
+static int	 print_reply(struct portal *);
+
+static void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: %s [-hq] [-i correlation_id] [-t kind] [-w seconds] "
+	    "[payload.json | ping]\n", getprogname());
+	exit(status);
+}
+
+/* Read all of fd into b; more than max bytes is an error. */
+static void
+read_fd(int fd, const char *name, struct buf *b, size_t max)
+{
+	char	 chunk[65536];
+	ssize_t	 n;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			err(2, "read %s", name);
+		}
+		if (n == 0)
+			break;
+		if (b->len + (size_t)n > max)
+			errx(2, "%s: more than %zu bytes", name, max);
+		if (buf_append(b, chunk, (size_t)n) == -1)
+			err(2, "read %s", name);
+	}
+}
+
+static void
+read_file(const char *path, struct buf *b, size_t max)
+{
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		err(2, "%s", path);
+	read_fd(fd, path, b, max);
+	close(fd);
+}
+
+/*
+ * The broker URL from HCA_URL or from the file HCA_URL_FILE names (not
+ * both: which one would win is a guess).  The URL is a secret and is never
+ * printed.  Returns a malloc'd string the caller wipes.
+ */
+static char *
+get_url(void)
+{
+	const char	*url, *file;
+	struct buf	 b = { 0 };
+	char		*s;
+
+	url = getenv("HCA_URL");
+	file = getenv("HCA_URL_FILE");
+	if (url != NULL && *url == '\0')
+		url = NULL;
+	if (file != NULL && *file == '\0')
+		file = NULL;
+	if (url != NULL && file != NULL)
+		errx(2, "HCA_URL and HCA_URL_FILE are both set; set one");
+	if (url != NULL) {
+		if ((s = strdup(url)) == NULL)
+			err(2, "strdup");
+		return s;
+	}
+	if (file == NULL)
+		errx(2, "HCA_URL (or HCA_URL_FILE) is not set");
+	read_file(file, &b, MAX_URL);
+	while (b.len > 0 &&
+	    (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+		b.data[--b.len] = '\0';
+	if (b.len == 0 || memchr(b.data, '\0', b.len) != NULL) {
+		freezero(b.data, b.cap);
+		errx(2, "%s: does not hold a URL", file);
+	}
+	return b.data;
+}
+
+/* [A-Za-z0-9_.-]{1,128} */
+static int
+service_valid(const char *s)
+{
+	size_t	 n;
+
+	n = strlen(s);
+	return n >= 1 && n <= 128 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+/* A queue's name: $var, else service + suffix.  Returns a malloc'd copy. */
+static char *
+queue_name(const char *var, const char *service, const char *suffix)
+{
+	const char	*q;
+	char		*s;
+
+	if ((q = getenv(var)) != NULL && *q != '\0') {
+		if (strlen(q) > MAX_SHORTSTR)
+			errx(2, "%s: longer than %d bytes", var, MAX_SHORTSTR);
+		if ((s = strdup(q)) == NULL)
+			err(2, "strdup");
+		return s;
+	}
+	if (service == NULL)
+		errx(2, "%s and HCA_SERVICE are not set", var);
+	if (asprintf(&s, "%s%s", service, suffix) == -1)
+		err(2, "asprintf");
+	return s;
+}
+
+/* A random (version 4) UUID, as 36 characters and a NUL. */
+static void
+make_uuid(char out[37])
+{
+	uint8_t	 u[16];
+
+	arc4random_buf(u, sizeof(u));
+	u[6] = (u[6] & 0x0f) | 0x40;
+	u[8] = (u[8] & 0x3f) | 0x80;
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
+	    u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+/* Exit 2 with a message unless an RPC (what) went well. */
+static void
+check_rpc(struct portal *p, amqp_rpc_reply_t r, const char *what)
+{
+	amqp_connection_close_t	*cc;
+	amqp_channel_close_t	*ch;
+
+	switch (r.reply_type) {
+	case AMQP_RESPONSE_NORMAL:
+		return;
+	case AMQP_RESPONSE_NONE:
+		errx(2, "%s: %s: no reply", p->where, what);
+	case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+		errx(2, "%s: %s: %s", p->where, what,
+		    amqp_error_string2(r.library_error));
+	case AMQP_RESPONSE_SERVER_EXCEPTION:
+		if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+			cc = r.reply.decoded;
+			errx(2, "%s: %s: the broker closed the connection: "
+			    "%u %.*s", p->where, what, cc->reply_code,
+			    (int)cc->reply_text.len,
+			    (const char *)cc->reply_text.bytes);
+		}
+		if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+			ch = r.reply.decoded;
+			errx(2, "%s: %s: the broker closed the channel: "
+			    "%u %.*s", p->where, what, ch->reply_code,
+			    (int)ch->reply_text.len,
+			    (const char *)ch->reply_text.bytes);
+		}
+		errx(2, "%s: %s: unexpected method 0x%08x", p->where, what,
+		    r.reply.id);
+	}
+	errx(2, "%s: %s: unknown reply type %d", p->where, what,
+	    (int)r.reply_type);
+}
+
+/* Exit 2 unless an int-returning call (what) succeeded. */
+static void
+check_status(struct portal *p, int status, const char *what)
+{
+	if (status < 0)
+		errx(2, "%s: %s: %s", p->where, what,
+		    amqp_error_string2(status));
+}
+
+/* Copy AMQP bytes (not NUL-terminated) into an empty buffer. */
+static void
+bytes_buf(struct buf *b, amqp_bytes_t v)
+{
+	if (buf_append(b, v.bytes, v.len) == -1)
+		err(2, "buf_append");
+}
+
+/*
+ * Connect, log in, open the channel.  amqp_parse_url() does the
+ * percent-decoding and fills in the defaults (port, vhost "/").
+ */
+static void
+broker_open(struct portal *p)
+{
+	struct amqp_connection_info	 ci;
+	amqp_socket_t			*sock;
+	struct timeval			 tv;
+	const char			*ca, *cert, *key;
+	char				*url;
+	size_t				 urlsize;
+	int				 r;
+
+	url = get_url();
+	urlsize = strlen(url) + 1;
+	if (amqp_parse_url(url, &ci) != AMQP_STATUS_OK) {
+		freezero(url, urlsize);
+		errx(2, "HCA_URL is not an amqp:// or amqps:// URL");
+	}
+	if (snprintf(p->where, sizeof(p->where), "%s:%d (vhost %s)",
+	    ci.host, ci.port, ci.vhost) >= (int)sizeof(p->where))
+		errx(2, "HCA_URL: host or vhost too long");
+
+	if ((p->conn = amqp_new_connection()) == NULL)
+		errx(2, "amqp_new_connection failed");
+	if (ci.ssl) {
+		if ((sock = amqp_ssl_socket_new(p->conn)) == NULL)
+			errx(2, "%s: cannot create a TLS socket", p->where);
+		amqp_ssl_socket_set_verify_peer(sock, 1);
+		amqp_ssl_socket_set_verify_hostname(sock, 1);
+		/*
+		 * librabbitmq 0.11 does not load OpenSSL's default
+		 * verify paths, so without HCA_CACERT no server would
+		 * verify: use the system's bundle.
+		 */
+		if ((ca = getenv("HCA_CACERT")) == NULL || *ca == '\0')
+			ca = SYSTEM_CA;
+		r = amqp_ssl_socket_set_cacert(sock, ca);
+		if (r != AMQP_STATUS_OK)
+			errx(2, "%s: %s", ca, amqp_error_string2(r));
+		cert = getenv("HCA_CERT");
+		key = getenv("HCA_KEY");
+		if (cert != NULL && *cert == '\0')
+			cert = NULL;
+		if (key != NULL && *key == '\0')
+			key = NULL;
+		if ((cert == NULL) != (key == NULL))
+			errx(2, "HCA_CERT and HCA_KEY go together");
+		if (cert != NULL) {
+			r = amqp_ssl_socket_set_key(sock, cert, key);
+			if (r != AMQP_STATUS_OK)
+				errx(2, "%s, %s: %s", cert, key,
+				    amqp_error_string2(r));
+		}
+	} else {
+		if ((sock = amqp_tcp_socket_new(p->conn)) == NULL)
+			errx(2, "%s: cannot create a socket", p->where);
+	}
+
+	tv.tv_sec = CONNECT_MS / 1000;
+	tv.tv_usec = (CONNECT_MS % 1000) * 1000;
+	r = amqp_socket_open_noblock(sock, ci.host, ci.port, &tv);
+	if (r != AMQP_STATUS_OK) {
+		freezero(url, urlsize);
+		errx(2, "%s: connect: %s", p->where, amqp_error_string2(r));
+	}
+	/* The login is bounded by the library's handshake timeout. */
+	check_rpc(p, amqp_login(p->conn, ci.vhost, 0, AMQP_DEFAULT_FRAME_SIZE,
+	    HEARTBEAT, AMQP_SASL_METHOD_PLAIN, ci.user, ci.password), "login");
+	freezero(url, urlsize);
+
+	amqp_channel_open(p->conn, CHANNEL);
+	check_rpc(p, amqp_get_rpc_reply(p->conn), "channel.open");
+}
+
+/* Close channel and connection; complain about, but survive, failures. */
+static void
+broker_close(struct portal *p)
+{
+	amqp_rpc_reply_t	 r;
+	int			 s;
+
+	r = amqp_channel_close(p->conn, CHANNEL, AMQP_REPLY_SUCCESS);
+	if (r.reply_type != AMQP_RESPONSE_NORMAL)
+		warnx("%s: channel.close failed", p->where);
+	r = amqp_connection_close(p->conn, AMQP_REPLY_SUCCESS);
+	if (r.reply_type != AMQP_RESPONSE_NORMAL)
+		warnx("%s: connection.close failed", p->where);
+	if ((s = amqp_destroy_connection(p->conn)) < 0)
+		warnx("%s: %s", p->where, amqp_error_string2(s));
+	p->conn = NULL;
+}
+
+/*
+ * Keep msg as the reply if its correlation id is ours.  Returns 1 if it
+ * was kept.
+ */
+static int
+take_message(struct portal *p, const amqp_message_t *msg)
+{
+	const amqp_basic_properties_t	*pr = &msg->properties;
+	size_t				 n;
+
+	n = strlen(p->cid);
+	if (!(pr->_flags & AMQP_BASIC_CORRELATION_ID_FLAG) ||
+	    pr->correlation_id.len != n ||
+	    memcmp(pr->correlation_id.bytes, p->cid, n) != 0)
+		return 0;
+	p->has_type = (pr->_flags & AMQP_BASIC_TYPE_FLAG) != 0;
+	if (p->has_type)
+		bytes_buf(&p->type, pr->type);
+	bytes_buf(&p->rcid, pr->correlation_id);
+	bytes_buf(&p->body, msg->body);
+	p->found = 1;
+	return 1;
+}
+
+/* Act on one frame from the broker. */
+static void
+handle_frame(struct portal *p, const amqp_frame_t *f)
+{
+	amqp_basic_ack_t		*ack;
+	amqp_basic_return_t		*ret;
+	amqp_connection_close_t		*cc;
+	amqp_channel_close_t		*ch;
+	amqp_message_t			 msg;
+	const amqp_bytes_t		*id;
+
+	if (f->frame_type != AMQP_FRAME_METHOD)
+		return;		/* stray content: nothing waits for it */
+	switch (f->payload.method.id) {
+	case AMQP_BASIC_ACK_METHOD:
+		ack = f->payload.method.decoded;
+		if (ack->delivery_tag == p->tag ||
+		    (ack->multiple && ack->delivery_tag > p->tag))
+			p->confirmed = 1;
+		break;
+	case AMQP_BASIC_NACK_METHOD:
+		errx(2, "%s: the broker refused the request (basic.nack)",
+		    p->where);
+	case AMQP_BASIC_RETURN_METHOD:
+		/* mandatory was set: nothing is bound to the routing key */
+		ret = f->payload.method.decoded;
+		errx(2, "%s: the broker returned the request: %u %.*s "
+		    "(does queue \"%s\" exist?)", p->where, ret->reply_code,
+		    (int)ret->reply_text.len,
+		    (const char *)ret->reply_text.bytes, p->queue_in);
+	case AMQP_BASIC_DELIVER_METHOD:
+		/* Only the private reply queue has a consumer. */
+		check_rpc(p, amqp_read_message(p->conn, f->channel, &msg, 0),
+		    "reading a reply");
+		if (!p->found && !take_message(p, &msg)) {
+			id = &msg.properties.correlation_id;
+			if (msg.properties._flags &
+			    AMQP_BASIC_CORRELATION_ID_FLAG)
+				warnx("ignoring a reply for correlation id "
+				    "\"%.*s\"", (int)id->len,
+				    (const char *)id->bytes);
+			else
+				warnx("ignoring a reply without a "
+				    "correlation id");
+		}
+		amqp_destroy_message(&msg);
+		break;
+	case AMQP_CHANNEL_CLOSE_METHOD:
+		ch = f->payload.method.decoded;
+		errx(2, "%s: the broker closed the channel: %u %.*s",
+		    p->where, ch->reply_code, (int)ch->reply_text.len,
+		    (const char *)ch->reply_text.bytes);
+	case AMQP_CONNECTION_CLOSE_METHOD:
+		cc = f->payload.method.decoded;
+		errx(2, "%s: the broker closed the connection: %u %.*s",
+		    p->where, cc->reply_code, (int)cc->reply_text.len,
+		    (const char *)cc->reply_text.bytes);
+	default:
+		break;
+	}
+}
+
+/*
+ * Wait until the monotonic time until (ms) for one frame and handle it.
+ * Returns 1 if a frame came, 0 if the time is up.  The library sends and
+ * checks heartbeats inside the wait.
+ */
+static int
+pump(struct portal *p, int64_t until)
+{
+	amqp_frame_t	 frame;
+	struct timeval	 tv;
+	int64_t		 left;
+	int		 r;
+
+	amqp_maybe_release_buffers(p->conn);
+	if ((left = until - now_ms()) < 0)
+		left = 0;
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = (left % 1000) * 1000;
+	r = amqp_simple_wait_frame_noblock(p->conn, &frame, &tv);
+	if (r == AMQP_STATUS_TIMEOUT)
+		return 0;
+	check_status(p, r, "waiting for the broker");
+	handle_frame(p, &frame);
+	return 1;
+}
+
+/*
+ * -q: look through the outbound queue once for our reply.  basic.get
+ * takes the messages one by one; the ones for other correlation ids stay
+ * unacknowledged (so the next get moves on to the next message) and are
+ * all handed back with one basic.nack(multiple, requeue) at the end of the
+ * scan.  They are hidden from other consumers only during the scan, keep
+ * their place in the queue, and come back marked redelivered.  Our reply
+ * is acked.  Returns 1 if it was found.
+ */
+static int
+scan_queue(struct portal *p)
+{
+	amqp_rpc_reply_t	 r;
+	amqp_message_t		 msg;
+	amqp_basic_get_ok_t	*ok;
+	uint64_t		 tag, held = 0;
+	int			 found = 0;
+
+	while (!found) {
+		amqp_maybe_release_buffers(p->conn);
+		r = amqp_basic_get(p->conn, CHANNEL,
+		    amqp_cstring_bytes(p->queue_out), 0);
+		check_rpc(p, r, "basic.get");
+		if (r.reply.id != AMQP_BASIC_GET_OK_METHOD)
+			break;		/* basic.get-empty */
+		ok = r.reply.decoded;
+		tag = ok->delivery_tag;
+		check_rpc(p, amqp_read_message(p->conn, CHANNEL, &msg, 0),
+		    "reading a reply");
+		found = take_message(p, &msg);
+		amqp_destroy_message(&msg);
+		if (found)
+			check_status(p, amqp_basic_ack(p->conn, CHANNEL, tag,
+			    0), "basic.ack");
+		else
+			held = tag;
+	}
+	if (held != 0)
+		check_status(p, amqp_basic_nack(p->conn, CHANNEL, held, 1, 1),
+		    "basic.nack");
+	return found;
+}
+
+/*
+ * Print the reply as {"type":...,"correlation_id":...,"payload":...}.
+ * A body that is not JSON becomes a JSON string.  Returns the exit
+ * status: 0 for a success reply, 1 for ErrorV1 (or no type at all).
+ */
+static int
+print_reply(struct portal *p)
+{
+	jv	 payload, doc, s;
+	int	 status;
+
+	if (p->body.len > INT_MAX || p->type.len > INT_MAX ||
+	    p->rcid.len > INT_MAX)
+		errx(2, "reply too large");
+	payload = jv_parse_sized(p->body.data ? p->body.data : "",
+	    (int)p->body.len);
+	if (!jv_is_valid(payload)) {
+		jv_free(payload);
+		payload = jv_string_sized(p->body.data ? p->body.data : "",
+		    (int)p->body.len);
+	}
+	doc = JV_OBJECT(jv_string("type"), p->has_type ?
+	    jv_string_sized(p->type.data, (int)p->type.len) : jv_null(),
+	    jv_string("correlation_id"),
+	    jv_string_sized(p->rcid.data, (int)p->rcid.len),
+	    jv_string("payload"), payload);
+	s = jv_dump_string(doc, 0);
+	if (printf("%s\n", jv_string_value(s)) < 0 || fflush(stdout) == EOF)
+		err(2, "stdout");
+	jv_free(s);
+
+	if (!p->has_type) {
+		warnx("the reply has no type property");
+		status = 1;
+	} else if (p->type.len == strlen(ERROR_KIND) &&
+	    memcmp(p->type.data, ERROR_KIND, p->type.len) == 0)
+		status = 1;
+	else
+		status = 0;
+	return status;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct portal		 p = { 0 };
+	amqp_basic_properties_t	 props;
+	amqp_queue_declare_ok_t	*dq;
+	struct buf		 body = { 0 };
+	const char		*kind = NULL, *waitarg = "30", *service;
+	char			 uuid[37];
+	int64_t			 wait_ms = WAIT_MS, deadline, until, pause;
+	int			 ch, qmode = 0, status;
+
+	while ((ch = getopt(argc, argv, "hi:qt:w:")) != -1) {
+		switch (ch) {
+		case 'h':
+			usage(0);
+		case 'i':
+			if (*optarg == '\0' || strlen(optarg) > MAX_SHORTSTR)
+				errx(2, "-i: must be 1 to %d bytes",
+				    MAX_SHORTSTR);
+			p.cid = optarg;
+			break;
+		case 'q':
+			qmode = 1;
+			break;
+		case 't':
+			if (*optarg == '\0' || strlen(optarg) > MAX_SHORTSTR)
+				errx(2, "-t: must be 1 to %d bytes",
+				    MAX_SHORTSTR);
+			kind = optarg;
+			break;
+		case 'w':
+			if ((wait_ms = parse_seconds(optarg)) <= 0 ||
+			    wait_ms > (int64_t)INT_MAX * 1000)
+				errx(2, "-w: not a positive number of "
+				    "seconds: %s", optarg);
+			waitarg = optarg;
+			break;
+		default:
+			usage(2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage(2);
+
+	/* The request body, sent byte for byte. */
+	if (argc == 1 && strcmp(argv[0], "ping") == 0) {
+		if (kind != NULL)
+			errx(2, "ping and -t do not go together");
+		kind = "PingV1";
+		if (buf_append(&body, "{}", 2) == -1)
+			err(2, "buf_append");
+	} else if (argc == 1)
+		read_file(argv[0], &body, MAX_BODY);
+	else
+		read_fd(STDIN_FILENO, "stdin", &body, MAX_BODY);
+	if (kind == NULL)
+		kind = DEFAULT_KIND;
+	if (p.cid == NULL) {
+		make_uuid(uuid);
+		p.cid = uuid;
+	}
+
+	if ((service = getenv("HCA_SERVICE")) != NULL && *service == '\0')
+		service = NULL;
+	if (service != NULL && !service_valid(service))
+		errx(2, "HCA_SERVICE: not [A-Za-z0-9_.-]{1,128}");
+	p.queue_in = queue_name("HCA_QUEUE_IN", service, ".to_hca");
+	if (qmode)
+		p.queue_out = queue_name("HCA_QUEUE_OUT", service,
+		    ".to_portal");
+
+	broker_open(&p);
+
+	if (qmode) {
+		/* Fail now, not after the wait, if it is missing. */
+		amqp_queue_declare(p.conn, CHANNEL,
+		    amqp_cstring_bytes(p.queue_out), 1, 0, 0, 0,
+		    amqp_empty_table);
+		check_rpc(&p, amqp_get_rpc_reply(p.conn),
+		    "outbound queue (passive queue.declare)");
+	} else {
+		/* A private queue: server-named, exclusive, auto-delete. */
+		dq = amqp_queue_declare(p.conn, CHANNEL, amqp_empty_bytes,
+		    0, 0, 1, 1, amqp_empty_table);
+		check_rpc(&p, amqp_get_rpc_reply(p.conn),
+		    "declaring the reply queue");
+		if ((p.reply_queue = strndup(dq->queue.bytes,
+		    dq->queue.len)) == NULL)
+			err(2, "strndup");
+		/* It is ours alone: no acks needed. */
+		amqp_basic_consume(p.conn, CHANNEL,
+		    amqp_cstring_bytes(p.reply_queue), amqp_empty_bytes,
+		    0, 1, 1, amqp_empty_table);
+		check_rpc(&p, amqp_get_rpc_reply(p.conn),
+		    "consuming the reply queue");
+	}
+
+	amqp_confirm_select(p.conn, CHANNEL);
+	check_rpc(&p, amqp_get_rpc_reply(p.conn), "confirm.select");
+
+	memset(&props, 0, sizeof(props));
+	props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG |
+	    AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_TYPE_FLAG |
+	    AMQP_BASIC_CORRELATION_ID_FLAG;
+	props.content_type = amqp_cstring_bytes("application/json");
+	props.delivery_mode = 2;
+	props.type = amqp_cstring_bytes(kind);
+	props.correlation_id = amqp_cstring_bytes(p.cid);
+	if (!qmode) {
+		props._flags |= AMQP_BASIC_REPLY_TO_FLAG;
+		props.reply_to = amqp_cstring_bytes(p.reply_queue);
+	}
+	/* mandatory: an unroutable request comes back instead of vanishing */
+	p.tag = 1;
+	check_status(&p, amqp_basic_publish(p.conn, CHANNEL, amqp_empty_bytes,
+	    amqp_cstring_bytes(p.queue_in), 1, 0, &props,
+	    (amqp_bytes_t){ body.len, body.data }), "basic.publish");
+	buf_free(&body);
+
+	deadline = now_ms() + wait_ms;
+	pause = POLL_MIN_MS;
+	while (!p.found && now_ms() < deadline) {
+		if (!qmode) {
+			(void)pump(&p, deadline);
+			continue;
+		}
+		if (scan_queue(&p))
+			break;
+		until = now_ms() + pause;
+		if (until > deadline)
+			until = deadline;
+		while (pump(&p, until))
+			;
+		if ((pause *= 2) > POLL_MAX_MS)
+			pause = POLL_MAX_MS;
+	}
+
+	if (!p.found) {
+		if (!p.confirmed)
+			warnx("%s: the broker did not confirm the request "
+			    "within %s s", p.where, waitarg);
+		else
+			warnx("no reply for correlation id %s within %s s",
+			    p.cid, waitarg);
+		status = 2;
+	} else
+		status = print_reply(&p);
+
+	broker_close(&p);
+	buf_free(&p.type);
+	buf_free(&p.rcid);
+	buf_free(&p.body);
+	free(p.reply_queue);
+	free(p.queue_in);
+	free(p.queue_out);
+	return status;
+}

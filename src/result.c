@@ -1,0 +1,288 @@
+/*
+ * result.c: the result mapping.
+ *
+ * Exit 0: stdout is a JSON object (the reply body, reduced to the fields the
+ * reply defines), a JSON string or one line of printable text (the reply's
+ * one field, normally the id), or nothing (the kind's fallback, if it has
+ * one).  Anything else is HookProtocolError.
+ * Exit not 0: ErrorV1 whose type comes from stdout's JSON "type" or the exit
+ * status table, and whose message is stdout's "message", stdout's text, or
+ * a generic sentence naming the correlation id.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "result.h"
+#include "util.h"
+
+static const struct {
+	int		 code;
+	const char	*type;
+} exit_types[] = {
+	{ 64, "InvalidSpecification" },		/* EX_USAGE */
+	{ 65, "InvalidSpecification" },		/* EX_DATAERR */
+	{ 67, "UnknownTarget" },		/* EX_NOUSER */
+	{ 68, "UnknownTarget" },		/* EX_NOHOST */
+	{ 69, "ServiceUnavailable" },		/* EX_UNAVAILABLE */
+	{ 73, "ResourceExists" },		/* EX_CANTCREAT */
+	{ 75, "TemporaryFailure" },		/* EX_TEMPFAIL, after retries */
+	{ 77, "PermissionDenied" },		/* EX_NOPERM */
+	{ 78, "ConfigurationError" },		/* EX_CONFIG */
+};
+
+static const char *
+exit_type(int code)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(exit_types) / sizeof(exit_types[0]); i++)
+		if (exit_types[i].code == code)
+			return exit_types[i].type;
+	return "HookFailed";
+}
+
+void
+reply_error(struct reply *r, const char *type, const char *message,
+    const char *corr)
+{
+	char	 generic[512];
+
+	if (message == NULL || *message == '\0') {
+		snprintf(generic, sizeof(generic), "%s Please contact the "
+		    "service's support and quote reference %s.",
+		    strcmp(type, "Timeout") == 0 ?
+		    "The service did not complete this request in time." :
+		    "The service could not complete this request.",
+		    corr && *corr ? corr : "(none)");
+		message = generic;
+	}
+	r->type = ERROR_REPLY;
+	r->body = JV_OBJECT(jv_string("type"), jv_string(type),
+	    jv_string("message"), jv_string(message));
+}
+
+void
+reply_free(struct reply *r)
+{
+	jv_free(r->body);
+	r->body = jv_invalid();
+}
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Trim white space at both ends of [*s, *s + *n). */
+static void
+trim(const char **s, size_t *n)
+{
+	while (*n && is_space(**s))
+		(*s)++, (*n)--;
+	while (*n && is_space((*s)[*n - 1]))
+		(*n)--;
+}
+
+/* One line of printable UTF-8 text, no control characters. */
+static int
+printable(const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return utf8_valid(s, n);
+}
+
+/* Is v (a string) fit to be the reply's field?  Returns a reason if not. */
+static const char *
+field_problem(const struct kind *k, jv v)
+{
+	const char	*s;
+	size_t		 n;
+
+	if (jv_get_kind(v) != JV_KIND_STRING)
+		return "is not a string";
+	s = jv_string_value(v);
+	n = (size_t)jv_string_length_bytes(jv_copy(v));
+	if (n == 0)
+		return "is empty";
+	if (!printable(s, n))
+		return "holds control characters or NUL";
+	if (strcmp(k->field, "id") == 0 && n > ID_MAX)
+		return "is longer than 255 bytes";
+	if (n > 4 * MESSAGE_MAX)
+		return "is too long";
+	return NULL;
+}
+
+/* Parse JSON if the text looks like an object or a string; else invalid. */
+static jv
+parse_json(const char *s, size_t n)
+{
+	if (n == 0 || (s[0] != '{' && s[0] != '"' && s[0] != '['))
+		return jv_invalid();
+	return jv_parse_sized(s, (int)n);
+}
+
+static void
+protocol_error(struct reply *r, const char *corr, const struct logctx *lc,
+    const char *why)
+{
+	log_warn(lc, "hook protocol error: %s", why);
+	reply_error(r, "HookProtocolError", NULL, corr);
+}
+
+static void
+map_success(const struct kind *k, const char *s, size_t n, const char *corr,
+    const struct logctx *lc, struct reply *r)
+{
+	jv		 v, val;
+	char		 why[256];
+	const char	*p;
+
+	trim(&s, &n);
+	if (n == 0) {
+		if (k->fallback == NULL) {
+			protocol_error(r, corr, lc, "exit 0 with empty stdout,"
+			    " but the reply needs an id");
+			return;
+		}
+		val = jv_string(k->fallback);
+	} else if (s[0] == '{' || s[0] == '"' || s[0] == '[') {
+		v = parse_json(s, n);
+		if (!jv_is_valid(v)) {
+			jv msg = jv_invalid_get_msg(v);
+			snprintf(why, sizeof(why), "stdout is not one JSON "
+			    "value: %s", jv_get_kind(msg) == JV_KIND_STRING ?
+			    jv_string_value(msg) : "parse error");
+			jv_free(msg);
+			protocol_error(r, corr, lc, why);
+			return;
+		}
+		if (jv_get_kind(v) == JV_KIND_STRING) {
+			val = v;
+		} else if (jv_get_kind(v) == JV_KIND_OBJECT) {
+			val = jv_object_get(jv_copy(v), jv_string(k->field));
+			jv_object_foreach(v, key, x) {
+				if (strcmp(jv_string_value(key), k->field))
+					log_warn(lc, "reply field \"%s\" is not "
+					    "part of %s; dropped",
+					    jv_string_value(key), k->reply);
+				jv_free(key);
+				jv_free(x);
+			}
+			jv_free(v);
+			if (!jv_is_valid(val) && k->fallback) {
+				jv_free(val);
+				val = jv_string(k->fallback);
+			}
+		} else {
+			jv_free(v);
+			protocol_error(r, corr, lc, "stdout is JSON but neither"
+			    " an object nor a string");
+			return;
+		}
+	} else if (printable(s, n)) {
+		val = jv_string_sized(s, (int)n);
+	} else {
+		protocol_error(r, corr, lc, "stdout is neither JSON nor one "
+		    "line of printable text");
+		return;
+	}
+	if (!jv_is_valid(val)) {
+		jv_free(val);
+		snprintf(why, sizeof(why), "the reply has no \"%s\"", k->field);
+		protocol_error(r, corr, lc, why);
+		return;
+	}
+	if ((p = field_problem(k, val)) != NULL) {
+		jv_free(val);
+		snprintf(why, sizeof(why), "the reply's \"%s\" %s", k->field, p);
+		protocol_error(r, corr, lc, why);
+		return;
+	}
+	r->type = k->reply;
+	r->body = jv_object_set(jv_object(), jv_string(k->field), val);
+}
+
+/* Cut a message to MESSAGE_MAX characters. */
+static jv
+message_cut(jv m)
+{
+	const char	*s = jv_string_value(m);
+	size_t		 n = (size_t)jv_string_length_bytes(jv_copy(m));
+	size_t		 cut = utf8_prefix(s, n, MESSAGE_MAX);
+
+	if (cut < n) {
+		jv c = jv_string_sized(s, (int)cut);
+		jv_free(m);
+		return c;
+	}
+	return m;
+}
+
+static void
+map_failure(int code, const char *s, size_t n, const char *corr,
+    struct reply *r)
+{
+	const char	*type = exit_type(code);
+	jv		 v, t, m = jv_invalid();
+
+	trim(&s, &n);
+	v = parse_json(s, n);
+	if (jv_get_kind(v) == JV_KIND_OBJECT) {
+		t = jv_object_get(jv_copy(v), jv_string("type"));
+		m = jv_object_get(jv_copy(v), jv_string("message"));
+		if (jv_get_kind(t) == JV_KIND_STRING &&
+		    name_valid(jv_string_value(t),
+		    (size_t)jv_string_length_bytes(jv_copy(t)))) {
+			reply_error(r, jv_string_value(t), NULL, corr);
+		} else
+			reply_error(r, type, NULL, corr);
+		jv_free(t);
+	} else if (jv_get_kind(v) == JV_KIND_STRING) {
+		m = jv_copy(v);
+		reply_error(r, type, NULL, corr);
+	} else {
+		if (n)
+			m = jv_string_sized(s, (int)n);	/* mends bad UTF-8 */
+		reply_error(r, type, NULL, corr);
+	}
+	jv_free(v);
+	if (jv_get_kind(m) == JV_KIND_STRING &&
+	    jv_string_length_bytes(jv_copy(m)) > 0)
+		r->body = jv_object_set(r->body, jv_string("message"),
+		    message_cut(m));
+	else
+		jv_free(m);
+}
+
+void
+result_map(const struct kind *k, const struct hook_result *h,
+    const char *corr, const struct logctx *lc, struct reply *r)
+{
+	switch (h->end) {
+	case HOOK_EXITED:
+		if (h->code == 0)
+			map_success(k, h->out, h->out_len, corr, lc, r);
+		else
+			map_failure(h->code, h->out, h->out_len, corr, r);
+		return;
+	case HOOK_SIGNALED:
+		reply_error(r, "HookCrashed", NULL, corr);
+		return;
+	case HOOK_TIMEOUT:
+		reply_error(r, "Timeout", NULL, corr);
+		return;
+	case HOOK_TOOBIG:
+		protocol_error(r, corr, lc, "stdout over the output limit");
+		return;
+	case HOOK_EXECFAIL:
+		reply_error(r, "HookFailed", NULL, corr);
+		return;
+	}
+}

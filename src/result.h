@@ -1,0 +1,30 @@
+/*
+ * result.h: turning a hook's exit status and stdout into the reply
+ * (PROTOCOL.md section 2, "What the result becomes").
+ */
+#ifndef HCA_RESULT_H
+#define HCA_RESULT_H
+
+#include <jv.h>
+
+#include "hook.h"
+#include "kinds.h"
+#include "log.h"
+
+#define EX_TEMPFAIL_CODE	75
+#define MESSAGE_MAX		1000	/* characters of an error message */
+
+struct reply {
+	const char	*type;		/* AMQP type: kind->reply or ErrorV1 */
+	jv		 body;		/* a JSON object */
+};
+
+/* ErrorV1 with this type and message (message NULL: the generic one). */
+void	 reply_error(struct reply *, const char *type, const char *message,
+	    const char *corr);
+/* The reply a finished hook run gives. */
+void	 result_map(const struct kind *, const struct hook_result *,
+	    const char *corr, const struct logctx *, struct reply *);
+void	 reply_free(struct reply *);
+
+#endif

@@ -1,0 +1,163 @@
+/* util.c: buffers, name and UTF-8 checks, time. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+int
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	size_t	 need, cap;
+	char	*d;
+
+	if (n > SIZE_MAX - b->len - 1)
+		return -1;
+	need = b->len + n + 1;
+	if (need > b->cap) {
+		cap = b->cap ? b->cap : 256;
+		while (cap < need)
+			cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+		if ((d = realloc(b->data, cap)) == NULL)
+			return -1;
+		b->data = d;
+		b->cap = cap;
+	}
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+/* Drop the first n bytes. */
+void
+buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+	} else {
+		memmove(b->data, b->data + n, b->len - n);
+		b->len -= n;
+	}
+	if (b->data)
+		b->data[b->len] = '\0';
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+int
+name_valid(const char *s, size_t n)
+{
+	size_t	 i;
+	char	 c;
+
+	if (n == 0 || n > 128)
+		return 0;
+	c = s[0];
+	if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+		return 0;
+	for (i = 1; i < n; i++) {
+		c = s[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+/* Length of the UTF-8 sequence at p (at most n bytes), 0 if malformed. */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	uint32_t	 cp;
+	size_t		 len, i;
+
+	if (p[0] < 0x80)
+		return p[0] != 0;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+int
+utf8_valid(const void *s, size_t n)
+{
+	const unsigned char	*p = s;
+	size_t			 i, l;
+
+	for (i = 0; i < n; i += l)
+		if ((l = utf8_seq(p + i, n - i)) == 0)
+			return 0;
+	return 1;
+}
+
+size_t
+utf8_prefix(const char *s, size_t n, size_t max)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, l, count = 0;
+
+	while (i < n && count < max) {
+		if ((l = utf8_seq(p + i, n - i)) == 0)
+			l = 1;		/* count a stray byte as one */
+		i += l;
+		count++;
+	}
+	return i;
+}
+
+int64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+parse_seconds(const char *s)
+{
+	int64_t	 ms = 0, scale = 1000;
+	int	 digits = 0;
+
+	for (; *s >= '0' && *s <= '9'; s++, digits++) {
+		if (ms > (INT64_MAX / 10 - 1000) / 1000)
+			return -1;
+		ms = ms * 10 + (*s - '0') * 1000;
+	}
+	if (*s == '.') {
+		for (s++; *s >= '0' && *s <= '9'; s++, digits++)
+			if ((scale /= 10) > 0)
+				ms += (*s - '0') * scale;
+	}
+	if (*s != '\0' || digits == 0)
+		return -1;
+	return ms;
+}
