@@ -15,6 +15,7 @@
 
 #include <jv.h>
 
+#include "agent.h"
 #include "conf.h"
 #include "dispatch.h"
 #include "ev.h"
@@ -150,10 +151,8 @@ main(int argc, char **argv)
 	}
 	if (c.offline_kind)
 		rc = offline(&c);
-	else {
-		fprintf(stderr, "hca-exec: the broker mode is not built yet\n");
-		rc = 2;
-	}
+	else
+		rc = agent_run(&c);
 	ev_free();
 	conf_free(&c);
 	return rc;

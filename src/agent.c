@@ -1,0 +1,618 @@
+/*
+ * agent.c: the daemon's bookkeeping.
+ *
+ * A delivery moves through three lists:
+ *
+ *	waiting --(a hook slot is free)--> running --(hook done)--> publishing
+ *	    --(broker confirms the reply)--> acked and freed
+ *
+ * Delivery tags die with the connection, so every delivery remembers the
+ * connection generation it came on.  After a reconnect, running hooks keep
+ * running; the broker redelivers their requests, and a redelivery is
+ * matched by correlation id to the delivery already in hand, which then
+ * takes over the new tag instead of running the hook again.  A reply that
+ * was confirmed but could not be acked (its tag was dead) leaves its
+ * correlation id in the "answered" list, so that its redelivery is acked
+ * without running the hook again.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "broker.h"
+#include "dispatch.h"
+#include "ev.h"
+#include "log.h"
+#include "util.h"
+
+#define BACKOFF_MIN	1000
+#define BACKOFF_MAX	60000
+#define STABLE_MS	30000		/* up this long: backoff resets */
+#define ANSWERED_TTL	(3600 * 1000)
+#define ANSWERED_MAX	10000
+#define RENACK_MS	1000		/* republish after a broker nack */
+
+enum dstate { D_WAITING, D_RUNNING, D_PUBLISHING };
+
+struct delivery {
+	TAILQ_ENTRY(delivery)	 entry;
+	enum dstate		 state;
+	uint64_t		 tag;		/* on the consumer channel */
+	unsigned		 gen;		/* connection it came on */
+	amqp_bytes_t		 corr;		/* exactly as received */
+	amqp_bytes_t		 reply_to;	/* empty: outbound queue */
+	struct request		 req;		/* until the job takes it */
+	struct logctx		 log;		/* lcorr and kind */
+	char			*lcorr, *kind;
+	const char		*rtype;		/* reply type */
+	char			*out;		/* reply body */
+	size_t			 outlen;
+	uint64_t		 ptag;		/* publish tag, 0: not sent */
+	unsigned		 pgen;
+	int			 abandon;	/* forced stop: no reply */
+};
+TAILQ_HEAD(dlist, delivery);
+
+struct answered {
+	TAILQ_ENTRY(answered)	 entry;
+	amqp_bytes_t		 corr;
+	int64_t			 when;
+};
+
+static struct {
+	const struct conf	*conf;
+	struct broker		*b;
+	unsigned		 gen;
+	struct dlist		 waiting, running, publishing;
+	int			 nrunning;
+	TAILQ_HEAD(, answered)	 answered;
+	int			 nanswered;
+	struct ev_timer		 reconnect, stop, republish;
+	int64_t			 backoff, connected_at;
+	int			 attempts;
+	char			 broken[512];	/* why the connection failed */
+	int			 stopping;	/* 1: draining, 2: forced */
+	int			 done;
+	int			 status;
+} A;
+
+static void	 publish_pending(void);
+
+static int
+bytes_eq(amqp_bytes_t a, amqp_bytes_t b)
+{
+	return a.len == b.len && (a.len == 0 ||
+	    memcmp(a.bytes, b.bytes, a.len) == 0);
+}
+
+static void
+delivery_free(struct delivery *d)
+{
+	amqp_bytes_free(d->corr);
+	amqp_bytes_free(d->reply_to);
+	free(d->req.kind);
+	free(d->req.corr);
+	free(d->req.body);
+	free(d->lcorr);
+	free(d->kind);
+	free(d->out);
+	free(d);
+}
+
+static char *
+bytes_str(amqp_bytes_t b)
+{
+	return b.len ? strndup(b.bytes, b.len) : NULL;
+}
+
+/* ---- answered but not acked ---------------------------------------- */
+
+static void
+answered_add(amqp_bytes_t corr)
+{
+	struct answered	*a;
+
+	while (A.nanswered >= ANSWERED_MAX) {
+		a = TAILQ_FIRST(&A.answered);
+		TAILQ_REMOVE(&A.answered, a, entry);
+		amqp_bytes_free(a->corr);
+		free(a);
+		A.nanswered--;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return;
+	a->corr = amqp_bytes_malloc_dup(corr);
+	a->when = now_ms();
+	TAILQ_INSERT_TAIL(&A.answered, a, entry);
+	A.nanswered++;
+}
+
+/* Was a reply for corr already confirmed?  Forgets it if so. */
+static int
+answered_take(amqp_bytes_t corr)
+{
+	struct answered	*a, *t;
+	int64_t		 now = now_ms();
+
+	TAILQ_FOREACH_SAFE(a, &A.answered, entry, t) {
+		if (now - a->when > ANSWERED_TTL || bytes_eq(a->corr, corr)) {
+			int hit = bytes_eq(a->corr, corr);
+			TAILQ_REMOVE(&A.answered, a, entry);
+			amqp_bytes_free(a->corr);
+			free(a);
+			A.nanswered--;
+			if (hit)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- connection ---------------------------------------------------- */
+
+/*
+ * The connection failed.  Callbacks run inside broker_pump(), so they only
+ * record it; lost() tears the connection down once the pump has returned.
+ */
+static void
+fail(const char *why)
+{
+	if (A.broken[0] == '\0')
+		strlcpy(A.broken, why, sizeof(A.broken));
+}
+
+static int
+usable(void)
+{
+	return A.b != NULL && A.broken[0] == '\0';
+}
+
+static void
+lost(void)
+{
+	struct delivery	*d, *t;
+
+	log_error(NULL, "broker connection lost: %s", A.broken);
+	A.broken[0] = '\0';
+	ev_fd_del(broker_fd(A.b));
+	broker_close(A.b, 0);
+	A.b = NULL;
+	A.gen++;
+	/* Not started yet: the broker will deliver them again. */
+	TAILQ_FOREACH_SAFE(d, &A.waiting, entry, t) {
+		TAILQ_REMOVE(&A.waiting, d, entry);
+		delivery_free(d);
+	}
+	/* Sent but unconfirmed: send again after the reconnect. */
+	TAILQ_FOREACH(d, &A.publishing, entry)
+		d->ptag = 0;
+	if (now_ms() - A.connected_at >= STABLE_MS)
+		A.backoff = 0;
+	if (A.stopping == 0 || A.nrunning || !TAILQ_EMPTY(&A.publishing))
+		ev_timer_at(&A.reconnect, now_ms());
+}
+
+static void
+on_broker_fd(int fd, int revents, void *arg)
+{
+	(void)fd;
+	(void)revents;
+	(void)arg;	/* broker_pump() runs after every round */
+}
+
+static void
+on_reconnect(void *arg)
+{
+	char		 err[512];
+	enum broker_err	 kind;
+	int64_t		 delay;
+
+	(void)arg;
+	A.attempts++;
+	log_info(NULL, "connecting to the broker (attempt %d)", A.attempts);
+	if ((A.b = broker_open(A.conf, err, sizeof(err), &kind)) == NULL) {
+		if (kind == BROKER_FATAL && A.connected_at == 0) {
+			log_error(NULL, "cannot start: %s", err);
+			A.status = 1;
+			A.done = 1;
+			return;
+		}
+		A.backoff = A.backoff ? A.backoff * 2 : BACKOFF_MIN;
+		if (A.backoff > BACKOFF_MAX)
+			A.backoff = BACKOFF_MAX;
+		/* Jitter of up to a quarter, so that agents do not march. */
+		delay = A.backoff - (int64_t)arc4random_uniform(
+		    (uint32_t)(A.backoff / 4 + 1));
+		log_warn(NULL, "%s; retrying in %.1f s", err, delay / 1000.0);
+		ev_timer_at(&A.reconnect, now_ms() + delay);
+		return;
+	}
+	A.attempts = 0;
+	A.connected_at = now_ms();
+	ev_fd_add(broker_fd(A.b), POLLIN, on_broker_fd, NULL);
+	if (A.stopping && broker_cancel(A.b) == -1)
+		fail("cancelling the consumer failed");
+	publish_pending();
+}
+
+/* ---- replies ------------------------------------------------------- */
+
+static void
+publish_one(struct delivery *d)
+{
+	amqp_bytes_t	 rk;
+
+	rk = d->reply_to.len ? d->reply_to :
+	    amqp_cstring_bytes(A.conf->queue_out);
+	if (broker_publish(A.b, rk, d->corr, d->rtype, d->out, d->outlen,
+	    &d->ptag) == -1) {
+		d->ptag = 0;
+		fail("publishing a reply failed");
+		return;
+	}
+	d->pgen = A.gen;
+	log_debug(&d->log, "reply published to %.*s, confirm tag %llu",
+	    (int)rk.len, (char *)rk.bytes, (unsigned long long)d->ptag);
+}
+
+static void
+publish_pending(void)
+{
+	struct delivery	*d;
+
+	TAILQ_FOREACH(d, &A.publishing, entry) {
+		if (!usable())
+			return;
+		if (d->ptag == 0)
+			publish_one(d);
+	}
+}
+
+static void
+on_republish(void *arg)
+{
+	(void)arg;
+	publish_pending();
+}
+
+static void schedule(void);
+
+static void
+on_job_done(const struct request *req, const struct reply *r, void *arg)
+{
+	struct delivery	*d = arg;
+	jv		 s;
+
+	(void)req;
+	TAILQ_REMOVE(&A.running, d, entry);
+	A.nrunning--;
+	if (d->abandon) {
+		log_warn(&d->log, "stopping: reply dropped, the request goes "
+		    "back to the queue");
+		delivery_free(d);
+		schedule();
+		return;
+	}
+	s = jv_dump_string(jv_copy(r->body), 0);
+	d->outlen = (size_t)jv_string_length_bytes(jv_copy(s));
+	d->out = malloc(d->outlen + 1);
+	if (d->out)
+		memcpy(d->out, jv_string_value(s), d->outlen + 1);
+	jv_free(s);
+	if (d->out == NULL) {
+		log_error(&d->log, "out of memory keeping the reply; the "
+		    "request goes back to the queue");
+		if (usable() && d->gen == A.gen)
+			broker_reject(A.b, d->tag, 1);
+		delivery_free(d);
+		schedule();
+		return;
+	}
+	d->rtype = r->type;
+	d->state = D_PUBLISHING;
+	TAILQ_INSERT_TAIL(&A.publishing, d, entry);
+	if (usable())
+		publish_one(d);
+	schedule();
+}
+
+static void
+on_confirm(void *arg, uint64_t tag, int multiple, int ok)
+{
+	struct delivery	*d, *t;
+
+	(void)arg;
+	TAILQ_FOREACH_SAFE(d, &A.publishing, entry, t) {
+		if (d->ptag == 0 || d->pgen != A.gen ||
+		    !(d->ptag == tag || (multiple && d->ptag < tag)))
+			continue;
+		if (!ok) {
+			log_warn(&d->log, "the broker refused the reply "
+			    "(nack); sending it again");
+			d->ptag = 0;
+			ev_timer_at(&A.republish, now_ms() + RENACK_MS);
+			continue;
+		}
+		TAILQ_REMOVE(&A.publishing, d, entry);
+		if (d->gen == A.gen) {
+			if (broker_ack(A.b, d->tag) == -1)
+				fail("acking a request failed");
+			else
+				log_debug(&d->log, "request acked");
+		} else {
+			log_info(&d->log, "reply confirmed; the request came "
+			    "on an earlier connection and is acked when it "
+			    "is redelivered");
+			answered_add(d->corr);
+		}
+		delivery_free(d);
+	}
+}
+
+static void
+on_returned(void *arg, const amqp_basic_properties_t *p, const char *why)
+{
+	struct logctx	 lc = { NULL, NULL };
+	char		*corr = NULL;
+
+	(void)arg;
+	if (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
+		corr = bytes_str(p->correlation_id);
+	lc.corr = corr;
+	log_error(&lc, "reply could not be routed and is dropped: %s", why);
+	free(corr);
+}
+
+/* ---- requests ------------------------------------------------------ */
+
+static void
+schedule(void)
+{
+	struct delivery	*d;
+
+	while (A.stopping == 0 && A.nrunning < A.conf->concurrency &&
+	    (d = TAILQ_FIRST(&A.waiting)) != NULL) {
+		TAILQ_REMOVE(&A.waiting, d, entry);
+		d->state = D_RUNNING;
+		TAILQ_INSERT_TAIL(&A.running, d, entry);
+		A.nrunning++;
+		if (job_start(A.conf, &d->req, on_job_done, d) == NULL) {
+			log_error(&d->log, "cannot start the request: %s; it "
+			    "goes back to the queue", strerror(errno));
+			TAILQ_REMOVE(&A.running, d, entry);
+			A.nrunning--;
+			if (usable() && d->gen == A.gen)
+				broker_reject(A.b, d->tag, 1);
+			delivery_free(d);
+			return;
+		}
+	}
+}
+
+/* A redelivery of something already in hand takes over its new tag. */
+static int
+adopt(const amqp_envelope_t *e)
+{
+	struct dlist	*lists[] = { &A.running, &A.publishing };
+	struct delivery	*d;
+	size_t		 i;
+
+	for (i = 0; i < 2; i++)
+		TAILQ_FOREACH(d, lists[i], entry)
+			if (d->gen != A.gen && bytes_eq(d->corr,
+			    e->message.properties.correlation_id)) {
+				d->tag = e->delivery_tag;
+				d->gen = A.gen;
+				log_info(&d->log, "redelivered while its hook "
+				    "%s; not run again", d->state == D_RUNNING
+				    ? "is still running" : "reply is on its "
+				    "way");
+				return 1;
+			}
+	return 0;
+}
+
+static void
+on_deliver(void *arg, const amqp_envelope_t *e)
+{
+	const amqp_basic_properties_t	*p = &e->message.properties;
+	struct delivery			*d;
+	struct logctx			 lc = { NULL, NULL };
+
+	(void)arg;
+	if (!(p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG) ||
+	    p->correlation_id.len == 0) {
+		log_error(NULL, "request without correlation_id cannot be "
+		    "answered; rejected (to the dead-letter exchange, if any)");
+		broker_reject(A.b, e->delivery_tag, 0);
+		return;
+	}
+	if (e->redelivered) {
+		if (adopt(e))
+			return;
+		if (answered_take(p->correlation_id)) {
+			char *c = bytes_str(p->correlation_id);
+			lc.corr = c;
+			log_info(&lc, "redelivered request was answered "
+			    "already; acked without running the hook");
+			free(c);
+			broker_ack(A.b, e->delivery_tag);
+			return;
+		}
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		goto nomem;
+	d->tag = e->delivery_tag;
+	d->gen = A.gen;
+	d->corr = amqp_bytes_malloc_dup(p->correlation_id);
+	if (p->_flags & AMQP_BASIC_REPLY_TO_FLAG && p->reply_to.len)
+		d->reply_to = amqp_bytes_malloc_dup(p->reply_to);
+	d->req.redelivered = e->redelivered;
+	d->req.corr = bytes_str(p->correlation_id);
+	if ((p->_flags & AMQP_BASIC_TYPE_FLAG) && p->type.len &&
+	    memchr(p->type.bytes, '\0', p->type.len) == NULL)
+		d->req.kind = bytes_str(p->type);
+	d->req.body_len = e->message.body.len;
+	d->req.body = malloc(d->req.body_len + 1);
+	if (d->corr.bytes == NULL || d->req.corr == NULL ||
+	    d->req.body == NULL)
+		goto nomem;
+	memcpy(d->req.body, e->message.body.bytes, d->req.body_len);
+	d->req.body[d->req.body_len] = '\0';
+	/* A correlation id with a NUL inside is answered, not trusted. */
+	if (memchr(p->correlation_id.bytes, '\0', p->correlation_id.len)) {
+		free(d->req.corr);
+		d->req.corr = strdup("");
+	}
+	d->lcorr = d->req.corr ? strdup(d->req.corr) : NULL;
+	d->kind = d->req.kind ? strdup(d->req.kind) : NULL;
+	d->log.corr = d->lcorr;
+	d->log.kind = d->kind;
+	d->state = D_WAITING;
+	TAILQ_INSERT_TAIL(&A.waiting, d, entry);
+	schedule();
+	return;
+nomem:
+	log_error(NULL, "out of memory taking a request; it goes back to the "
+	    "queue");
+	if (d)
+		delivery_free(d);
+	broker_reject(A.b, e->delivery_tag, 1);
+}
+
+/* ---- stopping ------------------------------------------------------ */
+
+static void
+force_stop(void)
+{
+	struct delivery	*d;
+
+	if (A.stopping == 2)
+		return;
+	A.stopping = 2;
+	log_warn(NULL, "stopping now: terminating %d running hook(s); their "
+	    "requests go back to the queue", A.nrunning);
+	TAILQ_FOREACH(d, &A.running, entry)
+		d->abandon = 1;
+	jobs_terminate();
+}
+
+static void
+on_stop_timer(void *arg)
+{
+	(void)arg;
+	log_warn(NULL, "HCA_STOP_TIMEOUT reached");
+	force_stop();
+}
+
+static void
+on_signal(int sig, void *arg)
+{
+	struct delivery	*d, *t;
+
+	(void)arg;
+	if (sig == SIGHUP) {
+		if (log_reopen() == -1)
+			log_error(NULL, "reopening the log: %s",
+			    strerror(errno));
+		return;
+	}
+	if (A.stopping) {
+		force_stop();
+		return;
+	}
+	A.stopping = 1;
+	log_info(NULL, "%s: stopping; waiting for %d running hook(s)",
+	    strsignal(sig), A.nrunning);
+	if (usable() && broker_cancel(A.b) == -1)
+		fail("cancelling the consumer failed");
+	TAILQ_FOREACH_SAFE(d, &A.waiting, entry, t) {
+		TAILQ_REMOVE(&A.waiting, d, entry);
+		if (usable() && d->gen == A.gen)
+			broker_reject(A.b, d->tag, 1);
+		delivery_free(d);
+	}
+	ev_timer_at(&A.stop, now_ms() + A.conf->stop_timeout_ms);
+}
+
+static int
+drained(void)
+{
+	return A.stopping && A.nrunning == 0 && jobs_active() == 0 &&
+	    (TAILQ_EMPTY(&A.publishing) || A.stopping == 2);
+}
+
+int
+agent_run(const struct conf *c)
+{
+	static const struct broker_events evs = {
+		on_deliver, on_confirm, on_returned, NULL
+	};
+	char		 err[512];
+	int64_t		 tick;
+
+	memset(&A, 0, sizeof(A));
+	A.conf = c;
+	TAILQ_INIT(&A.waiting);
+	TAILQ_INIT(&A.running);
+	TAILQ_INIT(&A.publishing);
+	TAILQ_INIT(&A.answered);
+	ev_timer_init(&A.reconnect, on_reconnect, NULL);
+	ev_timer_init(&A.stop, on_stop_timer, NULL);
+	ev_timer_init(&A.republish, on_republish, NULL);
+	ev_signal(SIGTERM, on_signal, NULL);
+	ev_signal(SIGINT, on_signal, NULL);
+	ev_signal(SIGHUP, on_signal, NULL);
+	if (getuid() == 0 || geteuid() == 0)
+		log_warn(NULL, "running as root: hooks run as root too");
+	log_info(NULL, "hca-exec %s starting: service %s, hooks %s, "
+	    "concurrency %d", HCA_VERSION, c->service, c->hooks_dir,
+	    c->concurrency);
+
+	on_reconnect(NULL);
+	while (!A.done) {
+		tick = A.b && broker_heartbeat(A.b) > 0 ?
+		    broker_heartbeat(A.b) * 500 : 30000;
+		if (ev_run_once(tick) == -1) {
+			log_error(NULL, "poll: %s", strerror(errno));
+			A.status = 1;
+			break;
+		}
+		if (usable() && broker_pump(A.b, &evs, err, sizeof(err)) == -1)
+			fail(err);
+		if (A.b && A.broken[0])
+			lost();
+		if (drained())
+			break;
+	}
+	if (A.b) {
+		ev_fd_del(broker_fd(A.b));
+		broker_close(A.b, A.broken[0] == '\0');
+		A.b = NULL;
+	}
+	if (A.stopping)
+		log_info(NULL, "stopped");
+	while (!TAILQ_EMPTY(&A.publishing)) {
+		struct delivery *d = TAILQ_FIRST(&A.publishing);
+		TAILQ_REMOVE(&A.publishing, d, entry);
+		delivery_free(d);
+	}
+	while (!TAILQ_EMPTY(&A.answered)) {
+		struct answered *a = TAILQ_FIRST(&A.answered);
+		TAILQ_REMOVE(&A.answered, a, entry);
+		amqp_bytes_free(a->corr);
+		free(a);
+	}
+	ev_timer_stop(&A.reconnect);
+	ev_timer_stop(&A.stop);
+	ev_timer_stop(&A.republish);
+	return A.status;
+}

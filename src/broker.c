@@ -1,0 +1,423 @@
+/*
+ * broker.c: librabbitmq glue.
+ *
+ * librabbitmq services heartbeats only inside its own wait and publish
+ * calls, so the agent calls broker_pump() after every round of its poll
+ * loop and caps the poll timeout at half the heartbeat; broker_pump() drains
+ * every frame already there with zero timeouts and returns.  Publisher
+ * confirms are read as basic.ack/basic.nack frames on channel 2 (0.11 has
+ * no amqp_publisher_confirm_wait()).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <amqp.h>
+#include <amqp_ssl_socket.h>
+#include <amqp_tcp_socket.h>
+
+#include "broker.h"
+#include "log.h"
+
+#define CH_CONSUME	1
+#define CH_PUBLISH	2
+#define CONNECT_TIMEOUT	10		/* seconds */
+#define DEFAULT_CA	"/etc/ssl/certs/ca-certificates.crt"
+
+struct broker {
+	amqp_connection_state_t	 conn;
+	amqp_bytes_t		 ctag;		/* consumer tag */
+	uint64_t		 next_tag;	/* of the next publish */
+	int			 heartbeat;
+	int			 cancelled;
+};
+
+/* Say what an RPC reply means, naming the server's code and text. */
+static void
+rpc_error(amqp_rpc_reply_t r, const char *what, char *err, size_t len,
+    enum broker_err *kind)
+{
+	amqp_connection_close_t	*cc;
+	amqp_channel_close_t	*ch;
+
+	*kind = BROKER_RETRY;
+	switch (r.reply_type) {
+	case AMQP_RESPONSE_NONE:
+		snprintf(err, len, "%s: no reply from the broker", what);
+		return;
+	case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+		snprintf(err, len, "%s: %s", what,
+		    amqp_error_string2(r.library_error));
+		return;
+	case AMQP_RESPONSE_SERVER_EXCEPTION:
+		if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+			cc = r.reply.decoded;
+			snprintf(err, len, "%s: broker closed the connection:"
+			    " %u %.*s", what, cc->reply_code,
+			    (int)cc->reply_text.len,
+			    (char *)cc->reply_text.bytes);
+			if (cc->reply_code == AMQP_ACCESS_REFUSED ||
+			    cc->reply_code == AMQP_NOT_ALLOWED)
+				*kind = BROKER_FATAL;
+		} else if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+			ch = r.reply.decoded;
+			snprintf(err, len, "%s: broker closed the channel: "
+			    "%u %.*s", what, ch->reply_code,
+			    (int)ch->reply_text.len,
+			    (char *)ch->reply_text.bytes);
+			if (ch->reply_code == AMQP_NOT_FOUND ||
+			    ch->reply_code == AMQP_ACCESS_REFUSED)
+				*kind = BROKER_FATAL;
+		} else
+			snprintf(err, len, "%s: broker error (method %08x)",
+			    what, r.reply.id);
+		return;
+	case AMQP_RESPONSE_NORMAL:
+		break;
+	}
+	snprintf(err, len, "%s: unexpected reply", what);
+}
+
+#define RPC_OK(b, what)	do {						\
+	amqp_rpc_reply_t r_ = amqp_get_rpc_reply((b)->conn);		\
+	if (r_.reply_type != AMQP_RESPONSE_NORMAL) {			\
+		rpc_error(r_, (what), err, errlen, kind);		\
+		goto fail;						\
+	}								\
+} while (0)
+
+static int
+open_socket(struct broker *b, const struct conf *c,
+    struct amqp_connection_info *ci, char *err, size_t errlen)
+{
+	amqp_socket_t	*s;
+	struct timeval	 tv = { CONNECT_TIMEOUT, 0 };
+	int		 rc;
+
+	if (ci->ssl) {
+		if ((s = amqp_ssl_socket_new(b->conn)) == NULL)
+			goto nosock;
+		amqp_ssl_socket_set_verify_peer(s, !c->insecure);
+		amqp_ssl_socket_set_verify_hostname(s, !c->insecure);
+		if ((rc = amqp_ssl_socket_set_cacert(s, c->cacert ? c->cacert :
+		    DEFAULT_CA)) != AMQP_STATUS_OK) {
+			snprintf(err, errlen, "CA certificates %s: %s",
+			    c->cacert ? c->cacert : DEFAULT_CA,
+			    amqp_error_string2(rc));
+			return -1;
+		}
+		if (c->cert && (rc = amqp_ssl_socket_set_key(s, c->cert,
+		    c->key)) != AMQP_STATUS_OK) {
+			snprintf(err, errlen, "client certificate %s / key %s:"
+			    " %s", c->cert, c->key, amqp_error_string2(rc));
+			return -1;
+		}
+	} else if ((s = amqp_tcp_socket_new(b->conn)) == NULL)
+		goto nosock;
+	if ((rc = amqp_socket_open_noblock(s, ci->host, ci->port, &tv)) < 0) {
+		snprintf(err, errlen, "connecting to %s:%d: %s", ci->host,
+		    ci->port, amqp_error_string2(rc));
+		return -1;
+	}
+	return 0;
+nosock:
+	snprintf(err, errlen, "cannot create a socket");
+	return -1;
+}
+
+static int
+check_queue(struct broker *b, const char *q, int declare, char *err,
+    size_t errlen, enum broker_err *kind)
+{
+	char	 what[400];
+
+	amqp_queue_declare(b->conn, CH_CONSUME, amqp_cstring_bytes(q),
+	    !declare, 1, 0, 0, amqp_empty_table);
+	snprintf(what, sizeof(what), declare ? "declaring queue %s" :
+	    "checking queue %s (it must exist; --declare creates it on a "
+	    "local broker)", q);
+	RPC_OK(b, what);
+	return 0;
+fail:
+	return -1;
+}
+
+struct broker *
+broker_open(const struct conf *c, char *err, size_t errlen,
+    enum broker_err *kind)
+{
+	struct amqp_connection_info	 ci;
+	struct broker			*b;
+	amqp_rpc_reply_t		 r;
+	amqp_basic_consume_ok_t		*ok;
+	char				*url;
+
+	*kind = BROKER_RETRY;
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (url = strdup(c->url)) == NULL) {
+		free(b);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	amqp_default_connection_info(&ci);
+	if (amqp_parse_url(url, &ci) != AMQP_STATUS_OK) {
+		snprintf(err, errlen, "HCA_URL is not a valid AMQP URL");
+		*kind = BROKER_FATAL;
+		goto fail_url;
+	}
+	if ((b->conn = amqp_new_connection()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail_url;
+	}
+	if (open_socket(b, c, &ci, err, errlen) == -1)
+		goto fail_url;
+	r = amqp_login(b->conn, ci.vhost, 0, AMQP_DEFAULT_FRAME_SIZE,
+	    c->heartbeat, AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
+	explicit_bzero(ci.password, strlen(ci.password));
+	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+		char what[300];
+		snprintf(what, sizeof(what), "logging in to %s:%d vhost %s",
+		    ci.host, ci.port, ci.vhost);
+		rpc_error(r, what, err, errlen, kind);
+		/* librabbitmq reports a refused login as a closed socket */
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    r.library_error == AMQP_STATUS_CONNECTION_CLOSED)
+			snprintf(err + strlen(err), errlen - strlen(err),
+			    " (wrong user or password, or no access to the "
+			    "vhost?)");
+		goto fail_url;
+	}
+	log_info(NULL, "connected to %s:%d vhost %s as %s, heartbeat %d s",
+	    ci.host, ci.port, ci.vhost, ci.user, amqp_get_heartbeat(b->conn));
+	explicit_bzero(url, strlen(c->url));
+	free(url);
+	url = NULL;
+	b->heartbeat = amqp_get_heartbeat(b->conn);
+
+	amqp_channel_open(b->conn, CH_CONSUME);
+	RPC_OK(b, "opening the consumer channel");
+	if (check_queue(b, c->queue_in, c->declare, err, errlen, kind) == -1 ||
+	    check_queue(b, c->queue_out, c->declare, err, errlen, kind) == -1)
+		goto fail;
+	amqp_basic_qos(b->conn, CH_CONSUME, 0, (uint16_t)c->prefetch, 0);
+	RPC_OK(b, "setting the prefetch count");
+	amqp_channel_open(b->conn, CH_PUBLISH);
+	RPC_OK(b, "opening the publisher channel");
+	amqp_confirm_select(b->conn, CH_PUBLISH);
+	RPC_OK(b, "enabling publisher confirms");
+	b->next_tag = 1;
+	ok = amqp_basic_consume(b->conn, CH_CONSUME,
+	    amqp_cstring_bytes(c->queue_in), amqp_empty_bytes, 0, 0, 0,
+	    amqp_empty_table);
+	RPC_OK(b, "consuming the inbound queue");
+	b->ctag = amqp_bytes_malloc_dup(ok->consumer_tag);
+	log_info(NULL, "consuming %s, replies to reply_to or %s, prefetch %d",
+	    c->queue_in, c->queue_out, c->prefetch);
+	return b;
+
+fail_url:
+	if (url) {
+		explicit_bzero(url, strlen(c->url));
+		free(url);
+	}
+fail:
+	broker_close(b, 0);
+	return NULL;
+}
+
+int
+broker_fd(const struct broker *b)
+{
+	return amqp_get_sockfd(b->conn);
+}
+
+int
+broker_heartbeat(const struct broker *b)
+{
+	return b->heartbeat;
+}
+
+/* A method frame that is not a delivery. */
+static int
+on_frame(struct broker *b, const struct broker_events *ev, amqp_frame_t *f,
+    char *err, size_t errlen)
+{
+	amqp_basic_ack_t	*ack;
+	amqp_basic_nack_t	*nack;
+	amqp_basic_return_t	*ret;
+	amqp_message_t		 msg;
+	amqp_rpc_reply_t	 r;
+	char			 why[300];
+
+	if (f->frame_type != AMQP_FRAME_METHOD)
+		return 0;	/* stray content of something we dropped */
+	switch (f->payload.method.id) {
+	case AMQP_BASIC_ACK_METHOD:
+		ack = f->payload.method.decoded;
+		ev->confirm(ev->arg, ack->delivery_tag, ack->multiple, 1);
+		return 0;
+	case AMQP_BASIC_NACK_METHOD:
+		nack = f->payload.method.decoded;
+		ev->confirm(ev->arg, nack->delivery_tag, nack->multiple, 0);
+		return 0;
+	case AMQP_BASIC_RETURN_METHOD:
+		ret = f->payload.method.decoded;
+		snprintf(why, sizeof(why), "%u %.*s (routing key %.*s)",
+		    ret->reply_code, (int)ret->reply_text.len,
+		    (char *)ret->reply_text.bytes, (int)ret->routing_key.len,
+		    (char *)ret->routing_key.bytes);
+		r = amqp_read_message(b->conn, f->channel, &msg, 0);
+		if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+			snprintf(err, errlen, "reading a returned message");
+			return -1;
+		}
+		ev->returned(ev->arg, &msg.properties, why);
+		amqp_destroy_message(&msg);
+		return 0;
+	case AMQP_BASIC_CANCEL_METHOD:
+		snprintf(err, errlen, "the broker cancelled the consumer "
+		    "(queue deleted?)");
+		return -1;
+	case AMQP_CHANNEL_CLOSE_METHOD: {
+		amqp_channel_close_t *cc = f->payload.method.decoded;
+		snprintf(err, errlen, "the broker closed channel %u: %u %.*s",
+		    f->channel, cc->reply_code, (int)cc->reply_text.len,
+		    (char *)cc->reply_text.bytes);
+		return -1;
+	}
+	case AMQP_CONNECTION_CLOSE_METHOD: {
+		amqp_connection_close_t *cc = f->payload.method.decoded;
+		amqp_connection_close_ok_t cok;
+		snprintf(err, errlen, "the broker closed the connection: %u "
+		    "%.*s", cc->reply_code, (int)cc->reply_text.len,
+		    (char *)cc->reply_text.bytes);
+		amqp_send_method(b->conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD,
+		    &cok);
+		return -1;
+	}
+	default:
+		log_debug(NULL, "ignoring AMQP method %08x on channel %u",
+		    f->payload.method.id, f->channel);
+		return 0;
+	}
+}
+
+int
+broker_pump(struct broker *b, const struct broker_events *ev, char *err,
+    size_t errlen)
+{
+	struct timeval	 zero = { 0, 0 };
+	amqp_envelope_t	 env;
+	amqp_rpc_reply_t r;
+	amqp_frame_t	 f;
+	int		 rc;
+
+	for (;;) {
+		amqp_maybe_release_buffers(b->conn);
+		r = amqp_consume_message(b->conn, &env, &zero, 0);
+		if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+			ev->deliver(ev->arg, &env);
+			amqp_destroy_envelope(&env);
+			continue;
+		}
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    r.library_error == AMQP_STATUS_TIMEOUT)
+			return 0;
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+			rc = amqp_simple_wait_frame_noblock(b->conn, &f, &zero);
+			if (rc == AMQP_STATUS_TIMEOUT)
+				return 0;
+			if (rc != AMQP_STATUS_OK) {
+				snprintf(err, errlen, "reading from the broker:"
+				    " %s", amqp_error_string2(rc));
+				return -1;
+			}
+			if (on_frame(b, ev, &f, err, errlen) == -1)
+				return -1;
+			continue;
+		}
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION)
+			snprintf(err, errlen, "connection lost: %s",
+			    amqp_error_string2(r.library_error));
+		else
+			snprintf(err, errlen, "connection lost");
+		return -1;
+	}
+}
+
+int
+broker_publish(struct broker *b, amqp_bytes_t rk, amqp_bytes_t corr,
+    const char *type, const char *body, size_t len, uint64_t *tag)
+{
+	amqp_basic_properties_t	 p;
+	amqp_bytes_t		 data;
+
+	memset(&p, 0, sizeof(p));
+	p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG
+	    | AMQP_BASIC_CORRELATION_ID_FLAG | AMQP_BASIC_TYPE_FLAG |
+	    AMQP_BASIC_APP_ID_FLAG | AMQP_BASIC_TIMESTAMP_FLAG;
+	p.content_type = amqp_cstring_bytes("application/json");
+	p.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+	p.correlation_id = corr;
+	p.type = amqp_cstring_bytes(type);
+	p.app_id = amqp_cstring_bytes("hca-exec");
+	p.timestamp = (uint64_t)time(NULL);
+	data.bytes = (void *)body;
+	data.len = len;
+	if (amqp_basic_publish(b->conn, CH_PUBLISH, amqp_empty_bytes, rk, 1, 0,
+	    &p, data) != AMQP_STATUS_OK)
+		return -1;
+	*tag = b->next_tag++;
+	return 0;
+}
+
+int
+broker_ack(struct broker *b, uint64_t tag)
+{
+	return amqp_basic_ack(b->conn, CH_CONSUME, tag, 0) == 0 ? 0 : -1;
+}
+
+int
+broker_reject(struct broker *b, uint64_t tag, int requeue)
+{
+	return amqp_basic_reject(b->conn, CH_CONSUME, tag, requeue) == 0 ?
+	    0 : -1;
+}
+
+int
+broker_cancel(struct broker *b)
+{
+	if (b->cancelled)
+		return 0;
+	b->cancelled = 1;
+	/* Not amqp_basic_cancel(): that waits for cancel-ok in an RPC. */
+	amqp_basic_cancel_t	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.consumer_tag = b->ctag;
+	m.nowait = 1;
+	return amqp_send_method(b->conn, CH_CONSUME, AMQP_BASIC_CANCEL_METHOD,
+	    &m) == AMQP_STATUS_OK ? 0 : -1;
+}
+
+void
+broker_close(struct broker *b, int graceful)
+{
+	if (b == NULL)
+		return;
+	if (b->conn) {
+		if (graceful) {
+			amqp_channel_close(b->conn, CH_PUBLISH,
+			    AMQP_REPLY_SUCCESS);
+			amqp_channel_close(b->conn, CH_CONSUME,
+			    AMQP_REPLY_SUCCESS);
+			amqp_connection_close(b->conn, AMQP_REPLY_SUCCESS);
+		}
+		amqp_destroy_connection(b->conn);
+	}
+	amqp_bytes_free(b->ctag);
+	free(b);
+}

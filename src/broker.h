@@ -1,0 +1,56 @@
+/*
+ * broker.h: the AMQP connection (librabbitmq 0.11), reduced to what the
+ * agent needs.  Channel 1 consumes requests with manual acks; channel 2
+ * publishes replies in confirm mode, so that an error on a publish never
+ * closes the consumer.  Nothing here blocks for long: broker_pump() reads
+ * only what has arrived (and services heartbeats), publishes are written
+ * and not waited for.
+ */
+#ifndef HCA_BROKER_H
+#define HCA_BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <amqp.h>
+
+#include "conf.h"
+
+struct broker;
+
+struct broker_events {
+	/* A request; the envelope is destroyed after the call. */
+	void	(*deliver)(void *, const amqp_envelope_t *);
+	/* The broker took (ok) or refused a publish up to tag. */
+	void	(*confirm)(void *, uint64_t tag, int multiple, int ok);
+	/* A reply was unroutable (its reply_to queue is gone). */
+	void	(*returned)(void *, const amqp_basic_properties_t *,
+		    const char *why);
+	void	 *arg;
+};
+
+enum broker_err {
+	BROKER_RETRY,		/* try again later */
+	BROKER_FATAL		/* will not work without a change: exit */
+};
+
+/* Connect, log in, check (or declare) both queues, consume.  NULL on error. */
+struct broker	*broker_open(const struct conf *, char *err, size_t errlen,
+		    enum broker_err *);
+int		 broker_fd(const struct broker *);
+int		 broker_heartbeat(const struct broker *);
+/* Handle what has arrived; -1 (err filled) if the connection is lost. */
+int		 broker_pump(struct broker *, const struct broker_events *,
+		    char *err, size_t errlen);
+/* Publish a reply; *tag is its confirm tag.  -1 if the connection failed. */
+int		 broker_publish(struct broker *, amqp_bytes_t routing_key,
+		    amqp_bytes_t corr, const char *type, const char *body,
+		    size_t len, uint64_t *tag);
+int		 broker_ack(struct broker *, uint64_t delivery_tag);
+int		 broker_reject(struct broker *, uint64_t delivery_tag,
+		    int requeue);
+/* Stop the consumer (shutdown): no new deliveries. */
+int		 broker_cancel(struct broker *);
+void		 broker_close(struct broker *, int graceful);
+
+#endif
