@@ -25,7 +25,7 @@ PORTAL_SRCS = src/portal.c src/util.c
 EXEC_OBJS = $(EXEC_SRCS:src/%.c=$(B)/%.o)
 PORTAL_OBJS = $(PORTAL_SRCS:src/%.c=$(B)/%.o)
 
-all: $(B)/hca-exec
+all: $(B)/hca-exec $(B)/hca-portal
 
 $(B)/hca-exec: $(EXEC_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(EXEC_OBJS) $(DEPLIBS)

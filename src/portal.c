@@ -4,10 +4,14 @@
  * the agent's inbound queue, waits for the reply with the same correlation
  * id and prints it as one JSON line, in the format of "hca-exec -n".
  *
- * Everything on the broker goes through one channel.  One loop, pump(),
- * reads every frame that arrives: publisher confirms, returned messages,
- * deliveries to the private reply queue and close methods.  Waiting in
- * amqp_simple_wait_frame_noblock() services heartbeats.
+ * The request is published on one channel, which also consumes the
+ * private reply queue.  One loop, pump(), reads every frame that arrives:
+ * publisher confirms, returned messages, deliveries to the reply queue and
+ * close methods.  Waiting in amqp_simple_wait_frame_noblock() services
+ * heartbeats.  With -q the outbound queue is read with basic.get on a
+ * second channel: librabbitmq 0.11 queues the frames that arrive during
+ * an RPC, and amqp_read_message() fails if the next queued frame of its
+ * channel is a confirm rather than the message's header.
  */
 #include <sys/types.h>
 #include <sys/time.h>
@@ -29,7 +33,8 @@
 
 #include "util.h"
 
-#define CHANNEL		1
+#define PUB_CH		1		/* publish, confirms, reply queue */
+#define GET_CH		2		/* -q: basic.get, outbound queue */
 #define HEARTBEAT	60		/* seconds, as the agent's default */
 #define CONNECT_MS	10000		/* TCP (and TLS) connect */
 #define WAIT_MS		30000		/* -w default */
@@ -44,13 +49,15 @@
 
 struct portal {
 	amqp_connection_state_t	 conn;
-	char			 where[512];	/* host:port and vhost */
+	char			 where[600];	/* host:port and vhost */
 	char			*queue_in;
 	char			*queue_out;
 	char			*reply_queue;	/* ours, default mode only */
 	const char		*cid;		/* the request's */
-	uint64_t		 tag;		/* its publish sequence number */
+	uint64_t		 tag;		/* its publish seq. number */
 	int			 confirmed;
+	int			 get_open;	/* GET_CH is open */
+	int			 tls;
 
 	/* The reply, once found. */
 	int			 found;
@@ -70,7 +77,7 @@ static void	 make_uuid(char [37]);
 static void	 check_rpc(struct portal *, amqp_rpc_reply_t, const char *);
 static void	 check_status(struct portal *, int, const char *);
 static void	 bytes_buf(struct buf *, amqp_bytes_t);
-static void	 broker_open(struct portal *);
+static void	 broker_open(struct portal *, char *);
 static void	 broker_close(struct portal *);
 static int	 take_message(struct portal *, const amqp_message_t *);
 static void	 handle_frame(struct portal *, const amqp_frame_t *);
@@ -261,32 +268,31 @@ bytes_buf(struct buf *b, amqp_bytes_t v)
 
 /*
  * Connect, log in, open the channel.  amqp_parse_url() does the
- * percent-decoding and fills in the defaults (port, vhost "/").
+ * percent-decoding and fills in the defaults (port, vhost "/").  The url
+ * (from get_url()) is wiped and freed.
  */
 static void
-broker_open(struct portal *p)
+broker_open(struct portal *p, char *url)
 {
 	struct amqp_connection_info	 ci;
 	amqp_socket_t			*sock;
 	struct timeval			 tv;
 	const char			*ca, *cert, *key;
-	char				*url;
 	size_t				 urlsize;
 	int				 r;
 
-	url = get_url();
 	urlsize = strlen(url) + 1;
 	if (amqp_parse_url(url, &ci) != AMQP_STATUS_OK) {
 		freezero(url, urlsize);
 		errx(2, "HCA_URL is not an amqp:// or amqps:// URL");
 	}
-	if (snprintf(p->where, sizeof(p->where), "%s:%d (vhost %s)",
+	if (snprintf(p->where, sizeof(p->where), "%s:%d, vhost \"%s\"",
 	    ci.host, ci.port, ci.vhost) >= (int)sizeof(p->where))
 		errx(2, "HCA_URL: host or vhost too long");
 
 	if ((p->conn = amqp_new_connection()) == NULL)
 		errx(2, "amqp_new_connection failed");
-	if (ci.ssl) {
+	if ((p->tls = ci.ssl)) {
 		if ((sock = amqp_ssl_socket_new(p->conn)) == NULL)
 			errx(2, "%s: cannot create a TLS socket", p->where);
 		amqp_ssl_socket_set_verify_peer(sock, 1);
@@ -300,7 +306,8 @@ broker_open(struct portal *p)
 			ca = SYSTEM_CA;
 		r = amqp_ssl_socket_set_cacert(sock, ca);
 		if (r != AMQP_STATUS_OK)
-			errx(2, "%s: %s", ca, amqp_error_string2(r));
+			errx(2, "CA certificates %s: cannot load: %s", ca,
+			    amqp_error_string2(r));
 		cert = getenv("HCA_CERT");
 		key = getenv("HCA_KEY");
 		if (cert != NULL && *cert == '\0')
@@ -312,7 +319,8 @@ broker_open(struct portal *p)
 		if (cert != NULL) {
 			r = amqp_ssl_socket_set_key(sock, cert, key);
 			if (r != AMQP_STATUS_OK)
-				errx(2, "%s, %s: %s", cert, key,
+				errx(2, "client certificate %s, key %s: cannot "
+				    "load: %s", cert, key,
 				    amqp_error_string2(r));
 		}
 	} else {
@@ -332,7 +340,7 @@ broker_open(struct portal *p)
 	    HEARTBEAT, AMQP_SASL_METHOD_PLAIN, ci.user, ci.password), "login");
 	freezero(url, urlsize);
 
-	amqp_channel_open(p->conn, CHANNEL);
+	amqp_channel_open(p->conn, PUB_CH);
 	check_rpc(p, amqp_get_rpc_reply(p->conn), "channel.open");
 }
 
@@ -343,7 +351,12 @@ broker_close(struct portal *p)
 	amqp_rpc_reply_t	 r;
 	int			 s;
 
-	r = amqp_channel_close(p->conn, CHANNEL, AMQP_REPLY_SUCCESS);
+	if (p->get_open) {
+		r = amqp_channel_close(p->conn, GET_CH, AMQP_REPLY_SUCCESS);
+		if (r.reply_type != AMQP_RESPONSE_NORMAL)
+			warnx("%s: channel.close failed", p->where);
+	}
+	r = amqp_channel_close(p->conn, PUB_CH, AMQP_REPLY_SUCCESS);
 	if (r.reply_type != AMQP_RESPONSE_NORMAL)
 		warnx("%s: channel.close failed", p->where);
 	r = amqp_connection_close(p->conn, AMQP_REPLY_SUCCESS);
@@ -352,6 +365,10 @@ broker_close(struct portal *p)
 	if ((s = amqp_destroy_connection(p->conn)) < 0)
 		warnx("%s: %s", p->where, amqp_error_string2(s));
 	p->conn = NULL;
+	/* Frees what amqp_ssl_socket_new() set up once per process. */
+	if (p->tls && (s = amqp_uninitialize_ssl_library()) < 0)
+		warnx("amqp_uninitialize_ssl_library: %s",
+		    amqp_error_string2(s));
 }
 
 /*
@@ -394,8 +411,8 @@ handle_frame(struct portal *p, const amqp_frame_t *f)
 	switch (f->payload.method.id) {
 	case AMQP_BASIC_ACK_METHOD:
 		ack = f->payload.method.decoded;
-		if (ack->delivery_tag == p->tag ||
-		    (ack->multiple && ack->delivery_tag > p->tag))
+		if (f->channel == PUB_CH && (ack->delivery_tag == p->tag ||
+		    (ack->multiple && ack->delivery_tag > p->tag)))
 			p->confirmed = 1;
 		break;
 	case AMQP_BASIC_NACK_METHOD:
@@ -486,25 +503,25 @@ scan_queue(struct portal *p)
 
 	while (!found) {
 		amqp_maybe_release_buffers(p->conn);
-		r = amqp_basic_get(p->conn, CHANNEL,
+		r = amqp_basic_get(p->conn, GET_CH,
 		    amqp_cstring_bytes(p->queue_out), 0);
 		check_rpc(p, r, "basic.get");
 		if (r.reply.id != AMQP_BASIC_GET_OK_METHOD)
 			break;		/* basic.get-empty */
 		ok = r.reply.decoded;
 		tag = ok->delivery_tag;
-		check_rpc(p, amqp_read_message(p->conn, CHANNEL, &msg, 0),
+		check_rpc(p, amqp_read_message(p->conn, GET_CH, &msg, 0),
 		    "reading a reply");
 		found = take_message(p, &msg);
 		amqp_destroy_message(&msg);
 		if (found)
-			check_status(p, amqp_basic_ack(p->conn, CHANNEL, tag,
+			check_status(p, amqp_basic_ack(p->conn, GET_CH, tag,
 			    0), "basic.ack");
 		else
 			held = tag;
 	}
 	if (held != 0)
-		check_status(p, amqp_basic_nack(p->conn, CHANNEL, held, 1, 1),
+		check_status(p, amqp_basic_nack(p->conn, GET_CH, held, 1, 1),
 		    "basic.nack");
 	return found;
 }
@@ -559,7 +576,7 @@ main(int argc, char *argv[])
 	amqp_queue_declare_ok_t	*dq;
 	struct buf		 body = { 0 };
 	const char		*kind = NULL, *waitarg = "30", *service;
-	char			 uuid[37];
+	char			 uuid[37], *url;
 	int64_t			 wait_ms = WAIT_MS, deadline, until, pause;
 	int			 ch, qmode = 0, status;
 
@@ -598,6 +615,16 @@ main(int argc, char *argv[])
 	if (argc > 1)
 		usage(2);
 
+	if ((service = getenv("HCA_SERVICE")) != NULL && *service == '\0')
+		service = NULL;
+	if (service != NULL && !service_valid(service))
+		errx(2, "HCA_SERVICE: not [A-Za-z0-9_.-]{1,128}");
+	p.queue_in = queue_name("HCA_QUEUE_IN", service, ".to_hca");
+	if (qmode)
+		p.queue_out = queue_name("HCA_QUEUE_OUT", service,
+		    ".to_portal");
+	url = get_url();
+
 	/* The request body, sent byte for byte. */
 	if (argc == 1 && strcmp(argv[0], "ping") == 0) {
 		if (kind != NULL)
@@ -616,27 +643,21 @@ main(int argc, char *argv[])
 		p.cid = uuid;
 	}
 
-	if ((service = getenv("HCA_SERVICE")) != NULL && *service == '\0')
-		service = NULL;
-	if (service != NULL && !service_valid(service))
-		errx(2, "HCA_SERVICE: not [A-Za-z0-9_.-]{1,128}");
-	p.queue_in = queue_name("HCA_QUEUE_IN", service, ".to_hca");
-	if (qmode)
-		p.queue_out = queue_name("HCA_QUEUE_OUT", service,
-		    ".to_portal");
-
-	broker_open(&p);
+	broker_open(&p, url);
 
 	if (qmode) {
+		amqp_channel_open(p.conn, GET_CH);
+		check_rpc(&p, amqp_get_rpc_reply(p.conn), "channel.open");
+		p.get_open = 1;
 		/* Fail now, not after the wait, if it is missing. */
-		amqp_queue_declare(p.conn, CHANNEL,
+		amqp_queue_declare(p.conn, GET_CH,
 		    amqp_cstring_bytes(p.queue_out), 1, 0, 0, 0,
 		    amqp_empty_table);
 		check_rpc(&p, amqp_get_rpc_reply(p.conn),
 		    "outbound queue (passive queue.declare)");
 	} else {
 		/* A private queue: server-named, exclusive, auto-delete. */
-		dq = amqp_queue_declare(p.conn, CHANNEL, amqp_empty_bytes,
+		dq = amqp_queue_declare(p.conn, PUB_CH, amqp_empty_bytes,
 		    0, 0, 1, 1, amqp_empty_table);
 		check_rpc(&p, amqp_get_rpc_reply(p.conn),
 		    "declaring the reply queue");
@@ -644,14 +665,14 @@ main(int argc, char *argv[])
 		    dq->queue.len)) == NULL)
 			err(2, "strndup");
 		/* It is ours alone: no acks needed. */
-		amqp_basic_consume(p.conn, CHANNEL,
+		amqp_basic_consume(p.conn, PUB_CH,
 		    amqp_cstring_bytes(p.reply_queue), amqp_empty_bytes,
 		    0, 1, 1, amqp_empty_table);
 		check_rpc(&p, amqp_get_rpc_reply(p.conn),
 		    "consuming the reply queue");
 	}
 
-	amqp_confirm_select(p.conn, CHANNEL);
+	amqp_confirm_select(p.conn, PUB_CH);
 	check_rpc(&p, amqp_get_rpc_reply(p.conn), "confirm.select");
 
 	memset(&props, 0, sizeof(props));
@@ -668,20 +689,27 @@ main(int argc, char *argv[])
 	}
 	/* mandatory: an unroutable request comes back instead of vanishing */
 	p.tag = 1;
-	check_status(&p, amqp_basic_publish(p.conn, CHANNEL, amqp_empty_bytes,
+	check_status(&p, amqp_basic_publish(p.conn, PUB_CH, amqp_empty_bytes,
 	    amqp_cstring_bytes(p.queue_in), 1, 0, &props,
 	    (amqp_bytes_t){ body.len, body.data }), "basic.publish");
 	buf_free(&body);
 
+	/*
+	 * Wait for the reply.  With -q, scan the outbound queue, then
+	 * service the connection for a pause that grows from POLL_MIN_MS to
+	 * POLL_MAX_MS; the last scan comes after the deadline.
+	 */
 	deadline = now_ms() + wait_ms;
 	pause = POLL_MIN_MS;
-	while (!p.found && now_ms() < deadline) {
+	for (;;) {
+		if (qmode && scan_queue(&p))
+			break;
+		if (p.found || now_ms() >= deadline)
+			break;
 		if (!qmode) {
 			(void)pump(&p, deadline);
 			continue;
 		}
-		if (scan_queue(&p))
-			break;
 		until = now_ms() + pause;
 		if (until > deadline)
 			until = deadline;
