@@ -53,7 +53,11 @@ check: deps
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	tools/runtests tests
 
+demo: deps
+	$(MAKE) all
+	tools/demo
+
 clean:
 	rm -rf build
 
-.PHONY: all deps check clean
+.PHONY: all deps check demo clean
