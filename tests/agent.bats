@@ -1,0 +1,248 @@
+#!/usr/bin/env bats
+# hca-exec against a real RabbitMQ: one private node for this file, its own
+# queues and agent for each test.  The broker's heartbeat is 2 s, so that a
+# hook of a few seconds spans several heartbeat intervals.
+load lib/common
+load lib/broker
+
+setup_file() {
+	broker_start -c 'heartbeat = 2'
+}
+
+teardown_file() {
+	broker_stop
+}
+
+setup() {
+	broker_test_setup
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+body=$(cat)
+case $body in
+*'"fail"'*) echo "no such team"; exit 67 ;;
+esac
+echo "id-$HCA_CORRELATION_ID"
+EOF2
+}
+
+teardown() {
+	agent_stop
+	for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
+}
+
+@test "ping is answered by the agent itself" {
+	agent_start --declare
+	portal -w 10 ping
+	assert_success
+	assert_reply .type PingV1
+	assert_reply .payload.message "still alive"
+}
+
+@test "allocate: success reply carries the request's correlation id" {
+	agent_start --declare
+	portal -w 10 -i alloc-1 <<<'{"type":"ChatTeamSpecV1"}'
+	assert_success
+	assert_reply .type ResourceCreatedV1
+	assert_reply .correlation_id alloc-1
+	assert_reply .payload.id id-alloc-1
+}
+
+@test "allocate: a failing hook gives ErrorV1 with its message" {
+	agent_start --declare
+	portal -w 10 <<<'{"type":"ChatTeamSpecV1","specification":"fail"}'
+	assert_failure 1
+	assert_reply .type ErrorV1
+	assert_reply .payload.type UnknownTarget
+	assert_reply .payload.message "no such team"
+}
+
+@test "an unknown kind is answered with UnsupportedMessage and acked" {
+	agent_start --declare
+	portal -w 10 -t FrobnicateV1 <<<'{}'
+	assert_failure 1
+	assert_reply .payload.type UnsupportedMessage
+	sleep 0.5
+	assert_equal "$(queue_depth "$HCA_SERVICE.to_hca")" "0 0"
+}
+
+@test "out-queue mode: the reply goes to SERVICE.to_portal when there is no reply_to" {
+	agent_start --declare
+	portal -q -w 10 -i outq-1 <<<'{"type":"ChatTeamSpecV1"}'
+	assert_success
+	assert_reply .payload.id id-outq-1
+	assert_equal "$(queue_depth "$HCA_SERVICE.to_portal")" "0 0"
+}
+
+@test "50 requests at concurrency 8: each reply reaches its own request" {
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+cat >/dev/null
+mkdir -p "$MARKS"; touch "$MARKS/$HCA_CORRELATION_ID"
+n=$(ls "$MARKS" | wc -l); echo "$n" >> "$MARKS.peak"
+sleep "0.$(( $(od -An -N1 -tu1 /dev/urandom) % 3 ))"
+rm -f "$MARKS/$HCA_CORRELATION_ID"
+echo "id-$HCA_CORRELATION_ID"
+EOF2
+	export MARKS=$BATS_TEST_TMPDIR/running HCA_PASS_ENV=MARKS
+	agent_start --declare -c 8
+	for i in $(seq 1 50); do
+		"$HCA_PORTAL" -w 60 -i "req-$i" <<<'{"type":"X"}' \
+		    >"$BATS_TEST_TMPDIR/r$i" 2>&1 &
+	done
+	wait $(jobs -p | grep -v "^$AGENT_PID\$")
+	for i in $(seq 1 50); do
+		run jq -r '.correlation_id + " " + .payload.id' "$BATS_TEST_TMPDIR/r$i"
+		assert_output "req-$i id-req-$i"
+	done
+	peak=$(sort -n "$MARKS.peak" | tail -n 1)
+	echo "peak concurrency: $peak" >&3
+	assert [ "$peak" -le 8 ]
+	assert [ "$peak" -ge 2 ]
+	assert_equal "$(count_log "$AGENT_LOG" 'msg="reply ResourceCreatedV1')" 50
+}
+
+@test "a hook running three heartbeat intervals keeps the connection" {
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+sleep 7
+echo long-1
+EOF2
+	agent_start --declare --heartbeat 2
+	grep -q 'heartbeat 2 s' "$AGENT_LOG"
+	portal -w 20 <<<'{"type":"X"}'
+	assert_success
+	assert_reply .payload.id long-1
+	assert_equal "$(count_log "$AGENT_LOG" 'connection lost')" 0
+	assert_equal "$(count_log "$AGENT_LOG" 'msg="connected to')" 1
+}
+
+@test "broker restarted while hooks run: every request is answered afterwards" {
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+sleep 2
+echo "id-$HCA_CORRELATION_ID"
+EOF2
+	agent_start --declare -c 4
+	for i in 1 2 3 4 5 6; do
+		"$HCA_PORTAL" -q -w 0.05 -i "rs-$i" <<<'{"type":"X"}' >/dev/null 2>&1 || true
+	done
+	wait_log "$AGENT_LOG" 'msg="running' 10
+	"$TOP/tools/broker" restart "$BROKER_DIR" 3>&-
+	wait_log "$AGENT_LOG" 'connection lost' 10
+	# Collect the six replies from the outbound queue.
+	got=$BATS_TEST_TMPDIR/got
+	: >"$got"
+	for _ in $(seq 1 120); do
+		body=$(amqp-get --url="$HCA_URL" -q "$HCA_SERVICE.to_portal" 2>/dev/null) &&
+		    echo "$body" >>"$got" && continue
+		[ "$(sort -u "$got" | grep -c .)" -ge 6 ] && break
+		sleep 0.25
+	done
+	for i in 1 2 3 4 5 6; do
+		assert grep -q "\"id-rs-$i\"" "$got"
+	done
+	echo "replies: $(grep -c . "$got"), distinct: $(sort -u "$got" | grep -c .), hook runs: $(count_log "$AGENT_LOG" 'msg="running')" >&3
+	assert [ "$(count_log "$AGENT_LOG" 'msg="connected to')" -ge 2 ]
+}
+
+@test "SIGTERM with hooks running: replies delivered, requests acked, exit 0" {
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+sleep 1.5
+echo "id-$HCA_CORRELATION_ID"
+EOF2
+	agent_start --declare -c 4
+	for i in 1 2 3; do
+		"$HCA_PORTAL" -w 20 -i "st-$i" <<<'{"type":"X"}' >"$BATS_TEST_TMPDIR/r$i" 2>&1 &
+	done
+	for _ in $(seq 1 50); do
+		[ "$(count_log "$AGENT_LOG" 'msg="running')" -ge 3 ] && break
+		sleep 0.1
+	done
+	kill -TERM "$AGENT_PID"
+	rc=0
+	wait "$AGENT_PID" || rc=$?
+	assert_equal "$rc" 0
+	AGENT_PID=
+	wait $(jobs -p)
+	for i in 1 2 3; do
+		run jq -r .payload.id "$BATS_TEST_TMPDIR/r$i"
+		assert_output "id-st-$i"
+	done
+	assert_equal "$(queue_depth "$HCA_SERVICE.to_hca")" "0 0"
+	assert grep -q 'msg=stopped' "$AGENT_LOG"
+}
+
+@test "two agents on one queue share the work" {
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+sleep 0.3
+echo "id-$HCA_CORRELATION_ID"
+EOF2
+	AGENT_LOG_FILE=$BATS_TEST_TMPDIR/a.log agent_start --declare -c 1 --prefetch 1
+	first=$AGENT_PID
+	AGENT_LOG_FILE=$BATS_TEST_TMPDIR/b.log agent_start --declare -c 1 --prefetch 1
+	for i in $(seq 1 10); do
+		"$HCA_PORTAL" -w 30 -i "two-$i" <<<'{"type":"X"}' >"$BATS_TEST_TMPDIR/r$i" 2>&1 &
+	done
+	wait $(jobs -p | grep -v -e "^$AGENT_PID\$" -e "^$first\$")
+	for i in $(seq 1 10); do
+		run jq -r .payload.id "$BATS_TEST_TMPDIR/r$i"
+		assert_output "id-two-$i"
+	done
+	a=$(count_log "$BATS_TEST_TMPDIR/a.log" 'msg="reply ')
+	b=$(count_log "$BATS_TEST_TMPDIR/b.log" 'msg="reply ')
+	echo "agent a: $a, agent b: $b" >&3
+	assert_equal $((a + b)) 10
+	assert [ "$a" -ge 2 ]
+	assert [ "$b" -ge 2 ]
+	agent_stop "$first"
+}
+
+@test "quorum queues work unchanged (passive check, no --declare)" {
+	api=$(broker_api)
+	for q in to_hca to_portal; do
+		curl -fsS -u guest:guest -X PUT -H 'content-type: application/json' \
+		    -d '{"durable":true,"arguments":{"x-queue-type":"quorum"}}' \
+		    "$api/api/queues/%2F/$HCA_SERVICE.$q"
+	done
+	run curl -fsS -u guest:guest "$api/api/queues/%2F/$HCA_SERVICE.to_hca"
+	assert_output --partial '"type":"quorum"'
+	agent_start
+	portal -w 10 -i quorum-1 <<<'{"type":"X"}'
+	assert_success
+	assert_reply .payload.id id-quorum-1
+}
+
+@test "a missing queue is named and the agent exits 1" {
+	run --separate-stderr "$HCA_EXEC" -H "$HOOKS"
+	assert_failure 1
+	assert_output --partial ""
+	assert_regex "$stderr" "$HCA_SERVICE\\.to_hca.*(NOT_FOUND|it must exist)"
+}
+
+@test "a wrong password is a clear error, exit 1, and the password is not shown" {
+	HCA_URL=${HCA_URL/guest:guest/guest:Wr0ngPassw0rd} run --separate-stderr "$HCA_EXEC" -H "$HOOKS" --declare
+	assert_failure 1
+	assert_regex "$stderr" 'ACCESS_REFUSED|wrong user or password'
+	refute_regex "$stderr" 'Wr0ngPassw0rd'
+}
+
+@test "an unknown vhost is a clear error, exit 1" {
+	HCA_URL=$HCA_URL/no-such-vhost run --separate-stderr "$HCA_EXEC" -H "$HOOKS" --declare
+	assert_failure 1
+	assert_regex "$stderr" 'no-such-vhost'
+	assert_regex "$stderr" 'NOT_ALLOWED|vhost'
+}
+
+@test "an unreachable broker is retried with growing delays" {
+	port=$(( 20000 + RANDOM % 10000 ))
+	HCA_URL=amqp://guest:guest@127.0.0.1:$port "$HCA_EXEC" -H "$HOOKS" >"$AGENT_LOG" 2>&1 3>&- &
+	AGENT_PID=$!
+	wait_log "$AGENT_LOG" 'attempt 3' 10
+	kill -0 "$AGENT_PID"
+	delays=$(sed -n 's/.*retrying in \([0-9.]*\) s.*/\1/p' "$AGENT_LOG" | head -n 2)
+	echo "delays: $delays" >&3
+	first=$(head -n 1 <<<"$delays") second=$(tail -n 1 <<<"$delays")
+	assert [ "$(echo "$second > $first" | bc)" = 1 ]
+}

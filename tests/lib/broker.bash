@@ -1,0 +1,83 @@
+# tests/lib/broker.bash: a private RabbitMQ node per test file, and an agent
+# per test.  Load after lib/common.  In setup_file: broker_start [-c LINE]...
+# In teardown_file: broker_stop.  Nothing here skips: if the node does not
+# start, every test of the file fails.
+
+: "${HCA_PORTAL:=$(dirname "$HCA_EXEC")/hca-portal}"
+export HCA_PORTAL
+
+broker_start() {
+	BROKER_DIR=$(mktemp -d /tmp/hca-test-broker.XXXXXX)
+	export BROKER_DIR
+	"$TOP/tools/broker" start "$BROKER_DIR" "$@" >/dev/null 3>&- ||
+		return 1
+	HCA_URL=$("$TOP/tools/broker" url "$BROKER_DIR")
+	export HCA_URL
+}
+
+broker_stop() {
+	[ -n "${BROKER_DIR:-}" ] && "$TOP/tools/broker" stop "$BROKER_DIR" --rm 3>&-
+	return 0
+}
+
+broker_ctl() {
+	"$TOP/tools/broker" ctl "$BROKER_DIR" "$@" 3>&-
+}
+
+# The management API's base URL (http://127.0.0.1:PORT).
+broker_api() {
+	"$TOP/tools/broker" mgmt "$BROKER_DIR" | sed 's,/#.*,,'
+}
+
+# Messages ready and unacknowledged in a queue: "READY UNACKED".
+queue_depth() {
+	broker_ctl list_queues -q name messages_ready messages_unacknowledged |
+	    awk -v q="$1" '$1 == q { print $2, $3 }'
+}
+
+# Each test talks to its own queues.
+broker_test_setup() {
+	common_setup
+	HCA_URL=$("$TOP/tools/broker" url "$BROKER_DIR")
+	export HCA_URL
+	export HCA_SERVICE=t$BATS_TEST_NUMBER-$RANDOM
+	AGENT_LOG=$BATS_TEST_TMPDIR/agent.log
+}
+
+# agent_start [FLAGS...]: start hca-exec in the background, log in
+# $AGENT_LOG, and wait until it consumes.
+agent_start() {
+	local log=${AGENT_LOG_FILE:-$AGENT_LOG}
+	"$HCA_EXEC" -H "$HOOKS" "$@" >>"$log" 2>&1 3>&- &
+	AGENT_PID=$!
+	wait_log "$log" 'msg="consuming' 15
+}
+
+# wait_log FILE PATTERN [SECONDS]: wait until a line matches (grep -E).
+wait_log() {
+	local i n=$(( ${3:-10} * 10 ))
+	for ((i = 0; i < n; i++)); do
+		grep -Eq "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for /$2/ in $1:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+# count_log FILE PATTERN
+count_log() {
+	grep -Ec "$2" "$1" || true
+}
+
+agent_stop() {
+	local pid=${1:-${AGENT_PID:-}}
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	wait "$pid" 2>/dev/null
+}
+
+# portal [ARGS...]: hca-portal with the test's URL and service.
+portal() {
+	run --separate-stderr "$HCA_PORTAL" "$@"
+}
