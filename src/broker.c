@@ -90,7 +90,8 @@ rpc_error(amqp_rpc_reply_t r, const char *what, char *err, size_t len,
 
 static int
 open_socket(struct broker *b, const struct conf *c,
-    struct amqp_connection_info *ci, char *err, size_t errlen)
+    struct amqp_connection_info *ci, char *err, size_t errlen,
+    enum broker_err *kind)
 {
 	amqp_socket_t	*s;
 	struct timeval	 tv = { CONNECT_TIMEOUT, 0 };
@@ -99,6 +100,9 @@ open_socket(struct broker *b, const struct conf *c,
 	if (ci->ssl) {
 		if ((s = amqp_ssl_socket_new(b->conn)) == NULL)
 			goto nosock;
+		if (c->insecure)
+			log_warn(NULL, "--insecure: the broker's certificate "
+			    "and host name are NOT verified");
 		amqp_ssl_socket_set_verify_peer(s, !c->insecure);
 		amqp_ssl_socket_set_verify_hostname(s, !c->insecure);
 		if ((rc = amqp_ssl_socket_set_cacert(s, c->cacert ? c->cacert :
@@ -106,12 +110,14 @@ open_socket(struct broker *b, const struct conf *c,
 			snprintf(err, errlen, "CA certificates %s: %s",
 			    c->cacert ? c->cacert : DEFAULT_CA,
 			    amqp_error_string2(rc));
+			*kind = BROKER_FATAL;
 			return -1;
 		}
 		if (c->cert && (rc = amqp_ssl_socket_set_key(s, c->cert,
 		    c->key)) != AMQP_STATUS_OK) {
 			snprintf(err, errlen, "client certificate %s / key %s:"
 			    " %s", c->cert, c->key, amqp_error_string2(rc));
+			*kind = BROKER_FATAL;
 			return -1;
 		}
 	} else if ((s = amqp_tcp_socket_new(b->conn)) == NULL)
@@ -171,7 +177,7 @@ broker_open(const struct conf *c, char *err, size_t errlen,
 		snprintf(err, errlen, "out of memory");
 		goto fail_url;
 	}
-	if (open_socket(b, c, &ci, err, errlen) == -1)
+	if (open_socket(b, c, &ci, err, errlen, kind) == -1)
 		goto fail_url;
 	r = amqp_login(b->conn, ci.vhost, 0, AMQP_DEFAULT_FRAME_SIZE,
 	    c->heartbeat, AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);

@@ -92,7 +92,7 @@ static const struct opt opts[] = {
 	{ "HCA_HEARTBEAT", "heartbeat", 0, O_INT, F(heartbeat), 0, 3600,
 	    "60", "AMQP heartbeat, s" },
 	{ "HCA_STOP_TIMEOUT", "stop-timeout", 0, O_SECS, F(stop_timeout_ms),
-	    0, 86400000, NULL, "shutdown limit, s (default hook limit + grace)" },
+	    0, 86400000, NULL, "shutdown limit, s (default hook limit + grace + 10)" },
 	{ "HCA_STATE_DIR", "state-dir", 0, O_STR, F(state_dir), 0, 0, NULL,
 	    "journal directory" },
 	{ "HCA_LOG_LEVEL", "log-level", 'l', O_LEVEL, F(log_level), 0, 0,
@@ -317,6 +317,11 @@ static void
 env_add(char ***env, size_t *n, const char *name, const char *val)
 {
 	char	**e;
+	size_t	  i, len = strlen(name);
+
+	for (i = 0; i < *n; i++)
+		if (strncmp((*env)[i], name, len) == 0 && (*env)[i][len] == '=')
+			return;		/* LANG, LC_*, TZ: there already */
 
 	if ((e = reallocarray(*env, *n + 2, sizeof(char *))) == NULL)
 		die("out of memory");

@@ -422,7 +422,13 @@ jobs_terminate(void)
 {
 	struct job	*j;
 
-	for (j = jobs; j; j = j->next)
+	for (j = jobs; j; j = j->next) {
 		if (j->hook)
 			hook_terminate(j->hook);
+		else if (!j->replied) {
+			/* Waiting to retry after exit 75: no more runs. */
+			log_warn(&j->log, "stopping: no more retries");
+			job_error(j, "TemporaryFailure", NULL);
+		}
+	}
 }

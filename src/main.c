@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,22 @@ new_uuid(void)
 struct offline {
 	int	 done;
 	int	 status;
+	int	 sig;		/* interrupted by this signal */
 };
+
+/* Ctrl-C: stop the hook (it is in its own session, so the terminal's
+ * signal does not reach it), then exit 128 + the signal. */
+static void
+offline_signal(int sig, void *arg)
+{
+	struct offline	*o = arg;
+
+	if (sig == SIGHUP)
+		return;
+	if (o->sig == 0)
+		jobs_terminate();
+	o->sig = sig;
+}
 
 static void
 offline_done(const struct request *req, const struct reply *r, void *arg)
@@ -64,6 +80,11 @@ offline_done(const struct request *req, const struct reply *r, void *arg)
 	struct offline	*o = arg;
 	jv		 line;
 
+	o->done = 1;
+	if (o->sig) {
+		o->status = 128 + o->sig;
+		return;
+	}
 	line = JV_OBJECT(jv_string("type"), jv_string(r->type),
 	    jv_string("correlation_id"), jv_string(req->corr ? req->corr : ""),
 	    jv_string("payload"), jv_copy(r->body));
@@ -72,7 +93,6 @@ offline_done(const struct request *req, const struct reply *r, void *arg)
 	fflush(stdout);
 	jv_free(line);
 	o->status = strcmp(r->type, "ErrorV1") == 0;
-	o->done = 1;
 }
 
 /* Read stdin, at most limit + 1 bytes: more than limit is too large. */
@@ -103,7 +123,7 @@ static int
 offline(const struct conf *c)
 {
 	struct request	 req;
-	struct offline	 o = { 0, 2 };
+	struct offline	 o = { 0, 2, 0 };
 
 	memset(&req, 0, sizeof(req));
 	if ((req.kind = strdup(c->offline_kind)) == NULL ||
@@ -117,6 +137,9 @@ offline(const struct conf *c)
 		    "%s\n", strerror(errno));
 		return 2;
 	}
+	ev_signal(SIGINT, offline_signal, &o);
+	ev_signal(SIGTERM, offline_signal, &o);
+	ev_signal(SIGHUP, offline_signal, &o);
 	if (job_start(c, &req, offline_done, &o) == NULL) {
 		fprintf(stderr, "hca-exec: %s\n", strerror(errno));
 		return 2;
