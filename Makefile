@@ -42,16 +42,24 @@ $(B):
 deps:
 	@tools/deps -n >/dev/null 2>&1 || tools/deps
 
+# Test suites: tests/ (the project's own) and examples/ (hooks with their
+# tests); each may add more with TEST_DIRS += in the included makefiles.
+TEST_DIRS = tests examples
+SAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=all
+
+-include mk/*.mk
+
 # The whole suite, then again against a build with ASan and UBSan.
 check: deps
 	$(MAKE) all
 	mandoc -Tlint -Wwarning man/*.[0-9]
-	HCA_EXEC=$(CURDIR)/$(B)/hca-exec tools/runtests tests
-	$(MAKE) B=build/asan CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' all
+	HCA_EXEC=$(CURDIR)/$(B)/hca-exec tools/runtests $(TEST_DIRS)
+	$(MAKE) B=build/asan CFLAGS='$(SAN_CFLAGS)' all
 	HCA_EXEC=$(CURDIR)/build/asan/hca-exec HCA_SANITIZED=1 \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	tools/runtests tests
+	tools/runtests $(TEST_DIRS)
 
 demo: deps
 	$(MAKE) all
