@@ -246,3 +246,75 @@ EOF2
 	first=$(head -n 1 <<<"$delays") second=$(tail -n 1 <<<"$delays")
 	assert [ "$(echo "$second > $first" | bc)" = 1 ]
 }
+
+@test "a hook's orphaned background process is reaped by the agent" {
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+sleep 1 >/dev/null 2>&1 </dev/null &
+echo $! > "$MARKS.pid"
+echo orphan-1
+EOF2
+	export MARKS=$BATS_TEST_TMPDIR/orphan HCA_PASS_ENV=MARKS
+	agent_start --declare
+	portal -w 10 <<<'{"type":"X"}'
+	assert_success
+	pid=$(cat "$MARKS.pid")
+	# While it lives, the orphan belongs to the agent (child subreaper) ...
+	assert_equal "$(ps -o ppid= -p "$pid" | tr -d ' ')" "$AGENT_PID"
+	sleep 1.5
+	# ... and once it exits it is reaped, not left a zombie.
+	run ps -o stat= -p "$pid"
+	refute_output --regexp 'Z'
+}
+
+@test "a second SIGTERM stops at once; the request goes back to the queue" {
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+sleep 30
+EOF2
+	agent_start --declare --hook-grace 0.5
+	"$HCA_PORTAL" -q -w 0.1 -i twice-1 <<<'{"type":"X"}' >/dev/null 2>&1 || true
+	wait_log "$AGENT_LOG" 'msg="running' 10
+	kill -TERM "$AGENT_PID"
+	wait_log "$AGENT_LOG" 'stopping; waiting' 5
+	start=$SECONDS
+	kill -TERM "$AGENT_PID"
+	rc=0
+	wait "$AGENT_PID" || rc=$?
+	AGENT_PID=
+	assert_equal "$rc" 0
+	assert [ $((SECONDS - start)) -le 3 ]
+	assert grep -q 'stopping now' "$AGENT_LOG"
+	sleep 0.5
+	assert_equal "$(queue_depth "$HCA_SERVICE.to_hca")" "1 0"
+}
+
+@test "HCA_STOP_TIMEOUT bounds a stop" {
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+sleep 30
+EOF2
+	HCA_STOP_TIMEOUT=1 agent_start --declare --hook-grace 0.5
+	"$HCA_PORTAL" -q -w 0.1 <<<'{"type":"X"}' >/dev/null 2>&1 || true
+	wait_log "$AGENT_LOG" 'msg="running' 10
+	start=$SECONDS
+	kill -TERM "$AGENT_PID"
+	rc=0
+	wait "$AGENT_PID" || rc=$?
+	AGENT_PID=
+	assert_equal "$rc" 0
+	assert [ $((SECONDS - start)) -le 4 ]
+	assert grep -q 'HCA_STOP_TIMEOUT reached' "$AGENT_LOG"
+}
+
+@test "SIGHUP reopens the log file" {
+	AGENT_LOG=$BATS_TEST_TMPDIR/file.log
+	agent_start --declare --log-file "$AGENT_LOG"
+	mv "$AGENT_LOG" "$AGENT_LOG.1"
+	kill -HUP "$AGENT_PID"
+	sleep 0.3
+	portal -w 10 -i after-hup ping
+	assert_success
+	assert grep -q 'corr=after-hup' "$AGENT_LOG"
+	refute grep -q 'corr=after-hup' "$AGENT_LOG.1"
+}
