@@ -31,6 +31,7 @@
 #include "dispatch.h"
 #include "ev.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define BACKOFF_MIN	1000
@@ -75,7 +76,7 @@ static struct {
 	int			 nrunning;
 	TAILQ_HEAD(, answered)	 answered;
 	int			 nanswered;
-	struct ev_timer		 reconnect, stop, republish;
+	struct ev_timer		 reconnect, stop, republish, metrics;
 	int64_t			 backoff, connected_at;
 	int			 attempts;
 	char			 broken[512];	/* why the connection failed */
@@ -235,6 +236,8 @@ on_reconnect(void *arg)
 		ev_timer_at(&A.reconnect, now_ms() + delay);
 		return;
 	}
+	if (A.connected_at)
+		metrics_reconnect();
 	A.attempts = 0;
 	A.connected_at = now_ms();
 	ev_fd_add(broker_fd(A.b), POLLIN, on_broker_fd, NULL);
@@ -543,6 +546,23 @@ on_signal(int sig, void *arg)
 	ev_timer_at(&A.stop, now_ms() + A.conf->stop_timeout_ms);
 }
 
+static void
+write_metrics(void)
+{
+	metrics_running(A.nrunning);
+	if (metrics_write(A.conf->metrics_file) == -1)
+		log_warn(NULL, "writing %s: %s", A.conf->metrics_file,
+		    strerror(errno));
+}
+
+static void
+on_metrics(void *arg)
+{
+	(void)arg;
+	write_metrics();
+	ev_timer_at(&A.metrics, now_ms() + A.conf->metrics_interval_ms);
+}
+
 static int
 drained(void)
 {
@@ -568,6 +588,9 @@ agent_run(const struct conf *c)
 	ev_timer_init(&A.reconnect, on_reconnect, NULL);
 	ev_timer_init(&A.stop, on_stop_timer, NULL);
 	ev_timer_init(&A.republish, on_republish, NULL);
+	ev_timer_init(&A.metrics, on_metrics, NULL);
+	if (c->metrics_file)
+		ev_timer_at(&A.metrics, now_ms());
 	ev_signal(SIGTERM, on_signal, NULL);
 	ev_signal(SIGINT, on_signal, NULL);
 	ev_signal(SIGHUP, on_signal, NULL);
@@ -614,5 +637,8 @@ agent_run(const struct conf *c)
 	ev_timer_stop(&A.reconnect);
 	ev_timer_stop(&A.stop);
 	ev_timer_stop(&A.republish);
+	ev_timer_stop(&A.metrics);
+	if (c->metrics_file)
+		write_metrics();
 	return A.status;
 }

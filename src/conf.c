@@ -95,6 +95,10 @@ static const struct opt opts[] = {
 	    0, 86400000, NULL, "shutdown limit, s (default hook limit + grace + 10)" },
 	{ "HCA_STATE_DIR", "state-dir", 0, O_STR, F(state_dir), 0, 0, NULL,
 	    "journal directory" },
+	{ "HCA_METRICS_FILE", "metrics-file", 0, O_STR, F(metrics_file), 0, 0,
+	    NULL, "Prometheus textfile to write" },
+	{ "HCA_METRICS_INTERVAL", "metrics-interval", 0, O_SECS,
+	    F(metrics_interval_ms), 100, 3600000, "5", "how often, s" },
 	{ "HCA_LOG_LEVEL", "log-level", 'l', O_LEVEL, F(log_level), 0, 0,
 	    "info", "error, warn, info or debug" },
 	{ "HCA_LOG_FORMAT", "log-format", 0, O_FORMAT, F(log_json), 0, 0,
@@ -492,9 +496,8 @@ conf_load(struct conf *c, int argc, char **argv)
 		if (ch == 'h')
 			usage(0);
 		if (ch == 'V') {
-			printf("hca-exec %s (librabbitmq %s)\n", HCA_VERSION,
-			    amqp_version());
-			exit(0);
+			c->show_version = 1;
+			return;
 		}
 		if (ch == '?') {
 			fprintf(stderr, "hca-exec: unknown option %s\n",

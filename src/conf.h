@@ -32,10 +32,16 @@ struct conf {
 	int64_t		 stop_timeout_ms;
 	char		*state_dir;
 
+	/* Metrics */
+	char		*metrics_file;
+	int64_t		 metrics_interval_ms;
+
 	/* Logging */
 	int		 log_level;
 	int		 log_json;
 	char		*log_file;
+
+	int		 show_version;	/* -V: nothing else is loaded */
 
 	/* Offline dispatch (-n) */
 	char		*offline_kind;

@@ -21,6 +21,7 @@
 #include "hook.h"
 #include "kinds.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define TARGET_MAX	4096		/* bytes of a target user or group */
@@ -90,6 +91,8 @@ job_finish(struct job *j)
 	    jv_get_kind(t) == JV_KIND_STRING ? " " : "",
 	    jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : "",
 	    (long long)(now_ms() - j->started));
+	metrics_reply(j->req.kind, j->reply.type,
+	    jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : NULL);
 	jv_free(t);
 	j->done(&j->req, &j->reply, j->arg);
 	job_free(j);
@@ -241,6 +244,7 @@ job_on_hook(const struct hook_result *r, void *arg)
 	int64_t		 delay;
 
 	j->hook = NULL;
+	metrics_hook(j->req.kind, r);
 	switch (r->end) {
 	case HOOK_EXITED:
 		log_info(&j->log, "hook exited %d after %lld ms, %zu bytes of "
@@ -273,6 +277,7 @@ job_on_hook(const struct hook_result *r, void *arg)
 		    "%d in %lld ms", j->attempt + 1, j->conf->retries + 1,
 		    (long long)delay);
 		j->attempt++;
+		metrics_retry(j->req.kind);
 		ev_timer_at(&j->timer, now_ms() + delay);
 		return;
 	}
@@ -404,6 +409,7 @@ job_start(const struct conf *c, struct request *req, job_done_fn *done,
 	j->log.corr = j->req.corr;
 	j->log.kind = j->req.kind;
 	ev_timer_init(&j->timer, job_on_timer, j);
+	metrics_request(j->req.kind);
 	j->next = jobs;
 	jobs = j;
 	njobs++;

@@ -4,6 +4,7 @@
  * dispatch of one request (-n), or the agent on the broker.
  */
 #include <sys/prctl.h>
+#include <link.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <amqp.h>
 #include <jv.h>
 
 #include "agent.h"
@@ -52,6 +54,39 @@ new_uuid(void)
 	    b[15]) == -1)
 		return NULL;
 	return s;
+}
+
+/* -V: name each library by the file actually loaded; its name holds the
+ * version (libjq 1.6 and libbsd have no version call). */
+static int
+print_lib(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	static const char *const libs[] = { "librabbitmq", "libjq", "libbsd" };
+	const char	*base;
+	char		*real;
+	size_t		 i;
+
+	(void)size;
+	(void)arg;
+	base = strrchr(info->dlpi_name, '/');
+	base = base ? base + 1 : info->dlpi_name;
+	for (i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+		if (strncmp(base, libs[i], strlen(libs[i])) ||
+		    base[strlen(libs[i])] != '.')
+			continue;
+		real = realpath(info->dlpi_name, NULL);
+		printf("%-12s %s%s%s\n", libs[i], real ? real : info->dlpi_name,
+		    i == 0 ? ", version " : "", i == 0 ? amqp_version() : "");
+		free(real);
+	}
+	return 0;
+}
+
+static void
+print_versions(void)
+{
+	printf("hca-exec     %s\n", HCA_VERSION);
+	dl_iterate_phdr(print_lib, NULL);
 }
 
 struct offline {
@@ -160,6 +195,11 @@ main(int argc, char **argv)
 
 	sanitize_fds();
 	conf_load(&c, argc, argv);
+	if (c.show_version) {
+		print_versions();
+		conf_free(&c);
+		return 0;
+	}
 	log_init(c.log_level, c.log_json, "hca-exec");
 	if (log_open(c.log_file) == -1) {
 		fprintf(stderr, "hca-exec: HCA_LOG_FILE=%s: %s\n", c.log_file,

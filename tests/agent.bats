@@ -318,3 +318,26 @@ EOF2
 	assert grep -q 'corr=after-hup' "$AGENT_LOG"
 	refute grep -q 'corr=after-hup' "$AGENT_LOG.1"
 }
+
+@test "metrics: counters and the duration histogram in Prometheus text format" {
+	m=$BATS_TEST_TMPDIR/hca.prom
+	agent_start --declare --metrics-file "$m" --metrics-interval 0.2
+	portal -w 10 ping
+	portal -w 10 <<<'{"type":"ChatTeamSpecV1"}'
+	portal -w 10 <<<'{"type":"ChatTeamSpecV1","x":"fail"}'
+	portal -w 10 -t NoSuchKindV1 <<<'{}'
+	sleep 0.6
+	run cat "$m"
+	assert_line 'hca_requests_total{kind="PingV1"} 1'
+	assert_line 'hca_requests_total{kind="ResourceAllocateV1"} 2'
+	assert_line 'hca_requests_total{kind="other"} 1'
+	assert_line 'hca_replies_total{kind="ResourceAllocateV1",reply="ResourceCreatedV1",error=""} 1'
+	assert_line 'hca_replies_total{kind="ResourceAllocateV1",reply="ErrorV1",error="UnknownTarget"} 1'
+	assert_line 'hca_replies_total{kind="other",reply="ErrorV1",error="UnsupportedMessage"} 1'
+	assert_line 'hca_hook_exits_total{kind="ResourceAllocateV1",class="success"} 1'
+	assert_line 'hca_hook_exits_total{kind="ResourceAllocateV1",class="failure"} 1'
+	assert_line 'hca_hook_duration_seconds_count{kind="ResourceAllocateV1"} 2'
+	assert_line 'hca_hook_duration_seconds_bucket{kind="ResourceAllocateV1",le="+Inf"} 2'
+	assert_line 'hca_reconnects_total 0'
+	assert [ ! -e "$m.tmp" ]
+}

@@ -1,0 +1,229 @@
+/*
+ * metrics.c: what the agent has done, by request kind.
+ *
+ * Label values come from fixed lists only (the kinds of the table, the
+ * error types hca-exec itself gives, the hook exit classes), anything else
+ * counting as "other", so that no sender or hook can grow the file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hook.h"
+#include "metrics.h"
+#include "result.h"
+
+static const char *const kinds[] = {
+	"PingV1", "ResourceAllocateV1", "ResourceDeallocateV1",
+	"ResourceUpdateV1", "other"
+};
+#define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
+
+/* Reply types: success ones, then ErrorV1 by error type. */
+static const char *const replies[] = {
+	"PingV1", "ResourceCreatedV1", "ResourceDeallocatedV1",
+	"ResourceUpdatedV1", "InvalidRequest", "UnsupportedMessage",
+	"UnsupportedResourceType", "InvalidSpecification", "UnknownTarget",
+	"ServiceUnavailable", "ResourceExists", "TemporaryFailure",
+	"PermissionDenied", "ConfigurationError", "HookFailed", "Timeout",
+	"HookCrashed", "HookProtocolError", "other"
+};
+#define NREPLIES	(sizeof(replies) / sizeof(replies[0]))
+#define FIRST_ERROR	4
+
+static const char *const classes[] = {
+	"success", "failure", "tempfail", "timeout", "crashed", "toobig",
+	"execfail"
+};
+#define NCLASSES	(sizeof(classes) / sizeof(classes[0]))
+
+static const double buckets[] = {
+	0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300
+};
+#define NBUCKETS	(sizeof(buckets) / sizeof(buckets[0]))
+
+static struct {
+	uint64_t	 requests[NKINDS];
+	uint64_t	 replies[NKINDS][NREPLIES];
+	uint64_t	 hooks[NKINDS][NCLASSES];
+	uint64_t	 retries[NKINDS];
+	uint64_t	 hist[NKINDS][NBUCKETS + 1];
+	double		 hist_sum[NKINDS];
+	uint64_t	 reconnects;
+	int		 running;
+} m;
+
+static size_t
+lookup(const char *const *list, size_t n, const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s && i < n - 1; i++)
+		if (strcmp(list[i], s) == 0)
+			return i;
+	return n - 1;	/* "other" */
+}
+
+#define KIND(k)	lookup(kinds, NKINDS, (k))
+
+void
+metrics_request(const char *kind)
+{
+	m.requests[KIND(kind)]++;
+}
+
+void
+metrics_reply(const char *kind, const char *type, const char *etype)
+{
+	size_t	 r;
+
+	/* Success types come from the kinds table, so are always listed. */
+	for (r = 0; r < FIRST_ERROR; r++)
+		if (strcmp(replies[r], type) == 0)
+			break;
+	if (r == FIRST_ERROR)
+		r += lookup(replies + FIRST_ERROR, NREPLIES - FIRST_ERROR,
+		    etype);
+	m.replies[KIND(kind)][r]++;
+}
+
+void
+metrics_hook(const char *kind, const struct hook_result *r)
+{
+	size_t	 k = KIND(kind), c, b;
+	double	 s = r->elapsed_ms / 1000.0;
+
+	switch (r->end) {
+	case HOOK_EXITED:
+		c = r->code == 0 ? 0 : r->code == EX_TEMPFAIL_CODE ? 2 : 1;
+		break;
+	case HOOK_TIMEOUT:
+		c = 3;
+		break;
+	case HOOK_SIGNALED:
+		c = 4;
+		break;
+	case HOOK_TOOBIG:
+		c = 5;
+		break;
+	default:
+		c = 6;
+		break;
+	}
+	m.hooks[k][c]++;
+	for (b = 0; b < NBUCKETS && s > buckets[b]; b++)
+		;
+	m.hist[k][b]++;
+	m.hist_sum[k] += s;
+}
+
+void
+metrics_retry(const char *kind)
+{
+	m.retries[KIND(kind)]++;
+}
+
+void
+metrics_reconnect(void)
+{
+	m.reconnects++;
+}
+
+void
+metrics_running(int n)
+{
+	m.running = n;
+}
+
+static void
+emit(FILE *f)
+{
+	size_t		 k, i;
+	uint64_t	 cum;
+
+	fprintf(f, "# HELP hca_requests_total Requests received.\n"
+	    "# TYPE hca_requests_total counter\n");
+	for (k = 0; k < NKINDS; k++)
+		fprintf(f, "hca_requests_total{kind=\"%s\"} %llu\n", kinds[k],
+		    (unsigned long long)m.requests[k]);
+	fprintf(f, "# HELP hca_replies_total Replies sent, by reply type "
+	    "(error type for ErrorV1).\n# TYPE hca_replies_total counter\n");
+	for (k = 0; k < NKINDS; k++)
+		for (i = 0; i < NREPLIES; i++)
+			if (m.replies[k][i])
+				fprintf(f, "hca_replies_total{kind=\"%s\","
+				    "reply=\"%s\",error=\"%s\"} %llu\n",
+				    kinds[k], i < FIRST_ERROR ? replies[i] :
+				    "ErrorV1", i < FIRST_ERROR ? "" :
+				    replies[i], (unsigned long long)
+				    m.replies[k][i]);
+	fprintf(f, "# HELP hca_hook_exits_total Hook runs by how they ended."
+	    "\n# TYPE hca_hook_exits_total counter\n");
+	for (k = 0; k < NKINDS; k++)
+		for (i = 0; i < NCLASSES; i++)
+			fprintf(f, "hca_hook_exits_total{kind=\"%s\",class="
+			    "\"%s\"} %llu\n", kinds[k], classes[i],
+			    (unsigned long long)m.hooks[k][i]);
+	fprintf(f, "# HELP hca_retries_total Hook runs repeated after exit "
+	    "75.\n# TYPE hca_retries_total counter\n");
+	for (k = 0; k < NKINDS; k++)
+		fprintf(f, "hca_retries_total{kind=\"%s\"} %llu\n", kinds[k],
+		    (unsigned long long)m.retries[k]);
+	fprintf(f, "# HELP hca_reconnects_total Connections to the broker "
+	    "after the first.\n# TYPE hca_reconnects_total counter\n"
+	    "hca_reconnects_total %llu\n", (unsigned long long)m.reconnects);
+	fprintf(f, "# HELP hca_hooks_running Hooks running now.\n"
+	    "# TYPE hca_hooks_running gauge\nhca_hooks_running %d\n",
+	    m.running);
+	fprintf(f, "# HELP hca_hook_duration_seconds Hook run time.\n"
+	    "# TYPE hca_hook_duration_seconds histogram\n");
+	for (k = 0; k < NKINDS; k++) {
+		for (i = 0, cum = 0; i <= NBUCKETS; i++) {
+			cum += m.hist[k][i];
+			if (i < NBUCKETS)
+				fprintf(f, "hca_hook_duration_seconds_bucket"
+				    "{kind=\"%s\",le=\"%g\"} %llu\n", kinds[k],
+				    buckets[i], (unsigned long long)cum);
+			else
+				fprintf(f, "hca_hook_duration_seconds_bucket"
+				    "{kind=\"%s\",le=\"+Inf\"} %llu\n",
+				    kinds[k], (unsigned long long)cum);
+		}
+		fprintf(f, "hca_hook_duration_seconds_sum{kind=\"%s\"} %.3f\n"
+		    "hca_hook_duration_seconds_count{kind=\"%s\"} %llu\n",
+		    kinds[k], m.hist_sum[k], kinds[k],
+		    (unsigned long long)cum);
+	}
+}
+
+int
+metrics_write(const char *path)
+{
+	char	 tmp[4096];
+	FILE	*f;
+	int	 e;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((f = fopen(tmp, "we")) == NULL)
+		return -1;
+	emit(f);
+	if (fflush(f) == EOF || ferror(f)) {
+		e = errno;
+		fclose(f);
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	if (fclose(f) == EOF || rename(tmp, path) == -1) {
+		e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,22 @@
+/*
+ * metrics.h: counters and a hook-duration histogram per request kind, in
+ * the Prometheus text format, written atomically to a file for
+ * node_exporter's textfile collector (HCA_METRICS_FILE).
+ */
+#ifndef HCA_METRICS_H
+#define HCA_METRICS_H
+
+#include <stdint.h>
+
+#include "hook.h"
+
+void	 metrics_request(const char *kind);
+void	 metrics_reply(const char *kind, const char *type, const char *etype);
+void	 metrics_hook(const char *kind, const struct hook_result *);
+void	 metrics_retry(const char *kind);
+void	 metrics_reconnect(void);
+void	 metrics_running(int);
+/* Write the file (tmp + rename); -1 with errno on failure. */
+int	 metrics_write(const char *path);
+
+#endif
