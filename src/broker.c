@@ -125,6 +125,10 @@ open_socket(struct broker *b, const struct conf *c,
 	if ((rc = amqp_socket_open_noblock(s, ci->host, ci->port, &tv)) < 0) {
 		snprintf(err, errlen, "connecting to %s:%d: %s", ci->host,
 		    ci->port, amqp_error_string2(rc));
+		/* A certificate that does not verify will not start to. */
+		if (rc == AMQP_STATUS_SSL_PEER_VERIFY_FAILED ||
+		    rc == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED)
+			*kind = BROKER_FATAL;
 		return -1;
 	}
 	return 0;

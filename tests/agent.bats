@@ -126,7 +126,7 @@ EOF2
 	for i in 1 2 3 4 5 6; do
 		"$HCA_PORTAL" -q -w 0.05 -i "rs-$i" <<<'{"type":"X"}' >/dev/null 2>&1 || true
 	done
-	wait_log "$AGENT_LOG" 'msg="running' 10
+	wait_log "$AGENT_LOG" 'msg="running /' 10
 	"$TOP/tools/broker" restart "$BROKER_DIR" 3>&-
 	wait_log "$AGENT_LOG" 'connection lost' 10
 	# Collect the six replies from the outbound queue.
@@ -141,7 +141,7 @@ EOF2
 	for i in 1 2 3 4 5 6; do
 		assert grep -q "\"id-rs-$i\"" "$got"
 	done
-	echo "replies: $(grep -c . "$got"), distinct: $(sort -u "$got" | grep -c .), hook runs: $(count_log "$AGENT_LOG" 'msg="running')" >&3
+	echo "replies: $(grep -c . "$got"), distinct: $(sort -u "$got" | grep -c .), hook runs: $(count_log "$AGENT_LOG" 'msg="running /')" >&3
 	assert [ "$(count_log "$AGENT_LOG" 'msg="connected to')" -ge 2 ]
 }
 
@@ -156,7 +156,7 @@ EOF2
 		"$HCA_PORTAL" -w 20 -i "st-$i" <<<'{"type":"X"}' >"$BATS_TEST_TMPDIR/r$i" 2>&1 &
 	done
 	for _ in $(seq 1 50); do
-		[ "$(count_log "$AGENT_LOG" 'msg="running')" -ge 3 ] && break
+		[ "$(count_log "$AGENT_LOG" 'msg="running /')" -ge 3 ] && break
 		sleep 0.1
 	done
 	kill -TERM "$AGENT_PID"
@@ -274,7 +274,7 @@ sleep 30
 EOF2
 	agent_start --declare --hook-grace 0.5
 	"$HCA_PORTAL" -q -w 0.1 -i twice-1 <<<'{"type":"X"}' >/dev/null 2>&1 || true
-	wait_log "$AGENT_LOG" 'msg="running' 10
+	wait_log "$AGENT_LOG" 'msg="running /' 10
 	kill -TERM "$AGENT_PID"
 	wait_log "$AGENT_LOG" 'stopping; waiting' 5
 	start=$SECONDS
@@ -296,7 +296,7 @@ sleep 30
 EOF2
 	HCA_STOP_TIMEOUT=1 agent_start --declare --hook-grace 0.5
 	"$HCA_PORTAL" -q -w 0.1 <<<'{"type":"X"}' >/dev/null 2>&1 || true
-	wait_log "$AGENT_LOG" 'msg="running' 10
+	wait_log "$AGENT_LOG" 'msg="running /' 10
 	start=$SECONDS
 	kill -TERM "$AGENT_PID"
 	rc=0
@@ -340,4 +340,54 @@ EOF2
 	assert_line 'hca_hook_duration_seconds_bucket{kind="ResourceAllocateV1",le="+Inf"} 2'
 	assert_line 'hca_reconnects_total 0'
 	assert [ ! -e "$m.tmp" ]
+}
+
+@test "a request without correlation_id is rejected without requeue" {
+	agent_start --declare
+	amqp-publish --url="$HCA_URL" -r "$HCA_SERVICE.to_hca" -b '{"type":"X"}'
+	wait_log "$AGENT_LOG" 'without correlation_id' 10
+	sleep 0.3
+	assert_equal "$(queue_depth "$HCA_SERVICE.to_hca")" "0 0"
+	assert_equal "$(count_log "$AGENT_LOG" 'msg="running /')" 0
+}
+
+@test "a body that is not JSON is answered with InvalidRequest over the broker" {
+	agent_start --declare
+	portal -w 10 <<<'{"type": "X", oops'
+	assert_failure 1
+	assert_reply .payload.type InvalidRequest
+	assert_equal "$(count_log "$AGENT_LOG" 'msg="running /')" 0
+}
+
+@test "connections closed by the broker: the agent reconnects and answers" {
+	agent_start --declare
+	broker_ctl close_all_connections "test: closed by the broker" >/dev/null
+	wait_log "$AGENT_LOG" 'connection lost' 10
+	wait_log "$AGENT_LOG" 'attempt 1\)' 10
+	portal -w 15 -i after-close <<<'{"type":"X"}'
+	assert_success
+	assert_reply .payload.id id-after-close
+	assert [ "$(count_log "$AGENT_LOG" 'msg="connected to')" -ge 2 ]
+}
+
+@test "the URL's password is not in the log, the command line or the environment" {
+	agent_start --declare
+	portal -w 10 ping
+	assert_success
+	pass=${HCA_URL#*://guest:}
+	pass=${pass%%@*}
+	assert_equal "$pass" guest
+	refute grep -q "guest:guest" "$AGENT_LOG"
+	refute grep -qa "guest:guest" "/proc/$AGENT_PID/cmdline"
+	refute grep -qa "guest:guest" "/proc/$AGENT_PID/environ"
+}
+
+@test "hca-portal: no reply in time is exit 2" {
+	# No agent: nobody answers.
+	broker_ctl list_queues >/dev/null
+	amqp-declare-queue --url="$HCA_URL" -d -q "$HCA_SERVICE.to_hca" >/dev/null
+	start=$SECONDS
+	portal -w 1 ping
+	assert_failure 2
+	assert [ $((SECONDS - start)) -le 4 ]
 }
