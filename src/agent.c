@@ -30,6 +30,7 @@
 #include "broker.h"
 #include "dispatch.h"
 #include "ev.h"
+#include "journal.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
@@ -54,6 +55,7 @@ struct delivery {
 	struct logctx		 log;		/* lcorr and kind */
 	char			*lcorr, *kind;
 	const char		*rtype;		/* reply type */
+	char			*rtype_buf;	/* it, from the journal */
 	char			*out;		/* reply body */
 	size_t			 outlen;
 	uint64_t		 ptag;		/* publish tag, 0: not sent */
@@ -76,7 +78,7 @@ static struct {
 	int			 nrunning;
 	TAILQ_HEAD(, answered)	 answered;
 	int			 nanswered;
-	struct ev_timer		 reconnect, stop, republish, metrics;
+	struct ev_timer		 reconnect, stop, republish, metrics, sweep;
 	int64_t			 backoff, connected_at;
 	int			 attempts;
 	char			 broken[512];	/* why the connection failed */
@@ -104,6 +106,7 @@ delivery_free(struct delivery *d)
 	free(d->req.body);
 	free(d->lcorr);
 	free(d->kind);
+	free(d->rtype_buf);
 	free(d->out);
 	free(d);
 }
@@ -320,6 +323,10 @@ on_job_done(const struct request *req, const struct reply *r, void *arg)
 		return;
 	}
 	d->rtype = r->type;
+	if (A.conf->state_dir && journal_put(d->corr.bytes, d->corr.len,
+	    d->rtype, d->out, d->outlen) == -1)
+		log_error(&d->log, "journal: cannot keep the reply (%s); "
+		    "publishing it anyway", strerror(errno));
 	d->state = D_PUBLISHING;
 	TAILQ_INSERT_TAIL(&A.publishing, d, entry);
 	if (usable())
@@ -423,6 +430,44 @@ adopt(const amqp_envelope_t *e)
 	return 0;
 }
 
+/* A redelivered request whose reply is in the journal: send that again. */
+static int
+from_journal(const amqp_envelope_t *e)
+{
+	const amqp_basic_properties_t	*p = &e->message.properties;
+	struct delivery			*d;
+	char				*type = NULL, *body = NULL;
+	size_t				 len = 0;
+
+	if (!journal_get(p->correlation_id.bytes, p->correlation_id.len,
+	    &type, &body, &len))
+		return 0;
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		free(type);
+		free(body);
+		return 0;
+	}
+	d->tag = e->delivery_tag;
+	d->gen = A.gen;
+	d->corr = amqp_bytes_malloc_dup(p->correlation_id);
+	if (p->_flags & AMQP_BASIC_REPLY_TO_FLAG && p->reply_to.len)
+		d->reply_to = amqp_bytes_malloc_dup(p->reply_to);
+	d->lcorr = bytes_str(p->correlation_id);
+	d->log.corr = d->lcorr;
+	if ((p->_flags & AMQP_BASIC_TYPE_FLAG) && p->type.len)
+		d->kind = bytes_str(p->type);
+	d->log.kind = d->kind;
+	d->rtype = d->rtype_buf = type;
+	d->out = body;
+	d->outlen = len;
+	d->state = D_PUBLISHING;
+	log_info(&d->log, "redelivered request answered from the journal "
+	    "(%s); hook not run", type);
+	TAILQ_INSERT_TAIL(&A.publishing, d, entry);
+	publish_one(d);
+	return 1;
+}
+
 static void
 on_deliver(void *arg, const amqp_envelope_t *e)
 {
@@ -450,6 +495,8 @@ on_deliver(void *arg, const amqp_envelope_t *e)
 			broker_ack(A.b, e->delivery_tag);
 			return;
 		}
+		if (A.conf->state_dir && from_journal(e))
+			return;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		goto nomem;
@@ -563,6 +610,14 @@ on_metrics(void *arg)
 	ev_timer_at(&A.metrics, now_ms() + A.conf->metrics_interval_ms);
 }
 
+static void
+on_sweep(void *arg)
+{
+	(void)arg;
+	journal_sweep();
+	ev_timer_at(&A.sweep, now_ms() + 3600 * 1000);
+}
+
 static int
 drained(void)
 {
@@ -589,6 +644,16 @@ agent_run(const struct conf *c)
 	ev_timer_init(&A.stop, on_stop_timer, NULL);
 	ev_timer_init(&A.republish, on_republish, NULL);
 	ev_timer_init(&A.metrics, on_metrics, NULL);
+	ev_timer_init(&A.sweep, on_sweep, NULL);
+	if (c->state_dir) {
+		if (journal_open(c->state_dir, c->journal_ttl_ms,
+		    (size_t)c->journal_max) == -1) {
+			log_error(NULL, "journal %s: %s", c->state_dir,
+			    strerror(errno));
+			return 1;
+		}
+		ev_timer_at(&A.sweep, now_ms() + 3600 * 1000);
+	}
 	if (c->metrics_file)
 		ev_timer_at(&A.metrics, now_ms());
 	ev_signal(SIGTERM, on_signal, NULL);
@@ -602,19 +667,25 @@ agent_run(const struct conf *c)
 
 	on_reconnect(NULL);
 	while (!A.done) {
+		/*
+		 * librabbitmq reads ahead (during RPCs too): handle every
+		 * frame it holds before sleeping, or poll would not wake.
+		 */
+		if (usable() && broker_pump(A.b, &evs, err, sizeof(err)) == -1)
+			fail(err);
+		if (A.b && A.broken[0])
+			lost();
+		if (drained() || A.done)
+			break;
 		tick = A.b && broker_heartbeat(A.b) > 0 ?
 		    broker_heartbeat(A.b) * 500 : 30000;
+		if (usable() && broker_buffered(A.b))
+			tick = 0;
 		if (ev_run_once(tick) == -1) {
 			log_error(NULL, "poll: %s", strerror(errno));
 			A.status = 1;
 			break;
 		}
-		if (usable() && broker_pump(A.b, &evs, err, sizeof(err)) == -1)
-			fail(err);
-		if (A.b && A.broken[0])
-			lost();
-		if (drained())
-			break;
 	}
 	if (A.b) {
 		ev_fd_del(broker_fd(A.b));
@@ -638,6 +709,8 @@ agent_run(const struct conf *c)
 	ev_timer_stop(&A.stop);
 	ev_timer_stop(&A.republish);
 	ev_timer_stop(&A.metrics);
+	ev_timer_stop(&A.sweep);
+	journal_close();
 	if (c->metrics_file)
 		write_metrics();
 	return A.status;

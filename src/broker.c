@@ -244,6 +244,12 @@ broker_fd(const struct broker *b)
 }
 
 int
+broker_buffered(const struct broker *b)
+{
+	return amqp_frames_enqueued(b->conn) || amqp_data_in_buffer(b->conn);
+}
+
+int
 broker_heartbeat(const struct broker *b)
 {
 	return b->heartbeat;

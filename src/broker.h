@@ -39,6 +39,8 @@ struct broker	*broker_open(const struct conf *, char *err, size_t errlen,
 		    enum broker_err *);
 int		 broker_fd(const struct broker *);
 int		 broker_heartbeat(const struct broker *);
+/* Frames already read from the socket and not yet handled? */
+int		 broker_buffered(const struct broker *);
 /* Handle what has arrived; -1 (err filled) if the connection is lost. */
 int		 broker_pump(struct broker *, const struct broker_events *,
 		    char *err, size_t errlen);

@@ -31,6 +31,8 @@ struct conf {
 	int		 prefetch;
 	int64_t		 stop_timeout_ms;
 	char		*state_dir;
+	int64_t		 journal_ttl_ms;
+	int		 journal_max;
 
 	/* Metrics */
 	char		*metrics_file;

@@ -391,3 +391,16 @@ EOF2
 	assert_failure 2
 	assert [ $((SECONDS - start)) -le 4 ]
 }
+
+@test "requests queued before the agent starts are answered at once" {
+	amqp-declare-queue --url="$HCA_URL" -d -q "$HCA_SERVICE.to_hca" >/dev/null
+	amqp-declare-queue --url="$HCA_URL" -d -q "$HCA_SERVICE.to_portal" >/dev/null
+	for i in 1 2 3; do
+		"$HCA_PORTAL" -q -w 0.05 -i "early-$i" <<<'{"type":"X"}' >/dev/null 2>&1 || true
+	done
+	start=$SECONDS
+	agent_start --heartbeat 60
+	wait_log "$AGENT_LOG" 'corr=early-3 .*msg="reply' 10
+	assert [ $((SECONDS - start)) -le 5 ]
+	assert_equal "$(count_log "$AGENT_LOG" 'msg="reply ResourceCreatedV1')" 3
+}

@@ -1,0 +1,336 @@
+/*
+ * journal.c: one file per reply, named by a hash of the correlation id.
+ *
+ *	hca-journal 1 LEN SUM\n
+ *	{"corr_hex":"...","type":"...","time":N,"body":{...}}
+ *
+ * LEN and SUM (FNV-1a, 64 bits) cover the JSON line, so that a truncated or
+ * damaged entry is recognised and treated as absent; the correlation id is
+ * stored (hex, it may hold any byte) and compared, so that a hash collision
+ * is never mistaken for a hit.  An entry is written to a temporary file,
+ * fsync'd, renamed into place and the directory fsync'd: a crash at any
+ * instant leaves the old state or the new one, plus perhaps a temporary
+ * file that the next start removes.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jv.h>
+
+#include "journal.h"
+#include "log.h"
+#include "util.h"
+
+#define MAGIC		"hca-journal 1 "
+#define ENTRY_MAX	(72 * 1024 * 1024)
+
+static struct {
+	int	 dirfd;
+	char	*dir;
+	int64_t	 ttl_ms;
+	size_t	 max;
+} J = { -1, NULL, 0, 0 };
+
+static uint64_t
+fnv1a(const void *p, size_t n)
+{
+	const unsigned char	*s = p;
+	uint64_t		 h = 0xcbf29ce484222325ULL;
+
+	while (n--) {
+		h ^= *s++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static void
+entry_name(const void *corr, size_t n, char name[32])
+{
+	snprintf(name, 32, "r-%016" PRIx64 ".json", fnv1a(corr, n));
+}
+
+static char *
+hex(const void *p, size_t n)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	const unsigned char	*s = p;
+	char			*h;
+	size_t			 i;
+
+	if ((h = malloc(2 * n + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		h[2 * i] = digits[s[i] >> 4];
+		h[2 * i + 1] = digits[s[i] & 15];
+	}
+	h[2 * n] = '\0';
+	return h;
+}
+
+int
+journal_open(const char *dir, int64_t ttl_ms, size_t max)
+{
+	if ((J.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if ((J.dir = strdup(dir)) == NULL) {
+		close(J.dirfd);
+		J.dirfd = -1;
+		return -1;
+	}
+	J.ttl_ms = ttl_ms;
+	J.max = max;
+	journal_sweep();
+	return 0;
+}
+
+void
+journal_close(void)
+{
+	if (J.dirfd != -1)
+		close(J.dirfd);
+	J.dirfd = -1;
+	free(J.dir);
+	J.dir = NULL;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t	 w;
+
+	while (n) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+journal_put(const void *corr, size_t corrlen, const char *type,
+    const char *body, size_t len)
+{
+	struct buf	 line = { NULL, 0, 0 };
+	char		 name[32], tmp[64], head[96], *h;
+	int		 fd = -1, e;
+
+	entry_name(corr, corrlen, name);
+	snprintf(tmp, sizeof(tmp), ".tmp-%s-%d", name, (int)getpid());
+	if ((h = hex(corr, corrlen)) == NULL)
+		return -1;
+	if (buf_append(&line, "{\"corr_hex\":\"", 13) == -1 ||
+	    buf_append(&line, h, strlen(h)) == -1 ||
+	    buf_append(&line, "\",\"type\":\"", 10) == -1 ||
+	    buf_append(&line, type, strlen(type)) == -1)
+		goto fail;
+	snprintf(head, sizeof(head), "\",\"time\":%lld,\"body\":",
+	    (long long)time(NULL));
+	if (buf_append(&line, head, strlen(head)) == -1 ||
+	    buf_append(&line, body, len) == -1 ||
+	    buf_append(&line, "}\n", 2) == -1)
+		goto fail;
+	snprintf(head, sizeof(head), MAGIC "%zu %016" PRIx64 "\n", line.len,
+	    fnv1a(line.data, line.len));
+
+	fd = openat(J.dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600);
+	if (fd == -1 || write_all(fd, head, strlen(head)) == -1 ||
+	    write_all(fd, line.data, line.len) == -1 || fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(J.dirfd, tmp, J.dirfd, name) == -1 || fsync(J.dirfd) == -1)
+		goto fail;
+	free(h);
+	buf_free(&line);
+	return 0;
+fail:
+	e = errno;
+	if (fd != -1)
+		close(fd);
+	unlinkat(J.dirfd, tmp, 0);
+	free(h);
+	buf_free(&line);
+	errno = e;
+	return -1;
+}
+
+/* Read a whole entry file into b; -1 if it cannot be read. */
+static int
+read_entry(const char *name, struct buf *b)
+{
+	char	 chunk[8192];
+	ssize_t	 r;
+	int	 fd;
+
+	if ((fd = openat(J.dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1 || b->len > ENTRY_MAX ||
+		    buf_append(b, chunk, (size_t)r) == -1) {
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+int
+journal_get(const void *corr, size_t corrlen, char **type, char **body,
+    size_t *len)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	char		 name[32], *nl, *h = NULL;
+	const char	*why = NULL;
+	size_t		 n;
+	uint64_t	 sum;
+	jv		 v = jv_invalid(), t, c, d;
+	int		 found = 0;
+
+	if (J.dirfd == -1)
+		return 0;
+	entry_name(corr, corrlen, name);
+	if (read_entry(name, &b) == -1) {
+		if (errno != ENOENT)
+			log_warn(NULL, "journal %s/%s: %s", J.dir, name,
+			    strerror(errno));
+		buf_free(&b);
+		return 0;
+	}
+	if (b.len < sizeof(MAGIC) || memcmp(b.data, MAGIC, strlen(MAGIC)) ||
+	    (nl = memchr(b.data, '\n', b.len)) == NULL ||
+	    sscanf(b.data + strlen(MAGIC), "%zu %" SCNx64, &n, &sum) != 2 ||
+	    (size_t)(b.data + b.len - (nl + 1)) != n ||
+	    fnv1a(nl + 1, n) != sum) {
+		why = "truncated or damaged";
+		goto out;
+	}
+	v = jv_parse_sized(nl + 1, (int)n);
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		why = "not a JSON object";
+		goto out;
+	}
+	c = jv_object_get(jv_copy(v), jv_string("corr_hex"));
+	t = jv_object_get(jv_copy(v), jv_string("type"));
+	d = jv_object_get(jv_copy(v), jv_string("body"));
+	if ((h = hex(corr, corrlen)) != NULL &&
+	    jv_get_kind(c) == JV_KIND_STRING &&
+	    strcmp(jv_string_value(c), h) == 0 &&
+	    jv_get_kind(t) == JV_KIND_STRING &&
+	    jv_get_kind(d) == JV_KIND_OBJECT) {
+		jv s = jv_dump_string(jv_copy(d), 0);
+		*len = (size_t)jv_string_length_bytes(jv_copy(s));
+		*body = strdup(jv_string_value(s));
+		*type = strdup(jv_string_value(t));
+		jv_free(s);
+		if (*body && *type)
+			found = 1;
+		else {
+			free(*body);
+			free(*type);
+		}
+	} else if (jv_get_kind(c) != JV_KIND_STRING ||
+	    jv_get_kind(t) != JV_KIND_STRING ||
+	    jv_get_kind(d) != JV_KIND_OBJECT)
+		why = "missing fields";
+	/* else: another correlation id with the same hash; not ours */
+	jv_free(c);
+	jv_free(t);
+	jv_free(d);
+out:
+	if (why)
+		log_error(NULL, "journal entry %s/%s is %s; treated as absent",
+		    J.dir, name, why);
+	jv_free(v);
+	free(h);
+	buf_free(&b);
+	return found;
+}
+
+struct ent {
+	char	 name[64];
+	time_t	 mtime;
+};
+
+static int
+by_age(const void *a, const void *b)
+{
+	const struct ent	*x = a, *y = b;
+
+	return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
+}
+
+void
+journal_sweep(void)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	struct ent	*ents = NULL, *n;
+	size_t		 nents = 0, cap = 0, i, removed = 0;
+	time_t		 now = time(NULL);
+	DIR		*d;
+	int		 fd;
+
+	if (J.dirfd == -1 || (fd = dup(J.dirfd)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, ".tmp-", 5) == 0) {
+			/* a write cut short; ours are renamed at once */
+			if (fstatat(J.dirfd, de->d_name, &st, 0) == 0 &&
+			    now - st.st_mtime > 60)
+				unlinkat(J.dirfd, de->d_name, 0);
+			continue;
+		}
+		if (strncmp(de->d_name, "r-", 2) ||
+		    strlen(de->d_name) >= sizeof(n->name) ||
+		    fstatat(J.dirfd, de->d_name, &st, 0) == -1)
+			continue;
+		if ((int64_t)(now - st.st_mtime) * 1000 > J.ttl_ms) {
+			unlinkat(J.dirfd, de->d_name, 0);
+			removed++;
+			continue;
+		}
+		if (nents == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((n = reallocarray(ents, cap, sizeof(*n))) == NULL)
+				break;
+			ents = n;
+		}
+		strlcpy(ents[nents].name, de->d_name, sizeof(ents[0].name));
+		ents[nents++].mtime = st.st_mtime;
+	}
+	closedir(d);
+	if (nents > J.max) {
+		qsort(ents, nents, sizeof(*ents), by_age);
+		for (i = 0; i < nents - J.max; i++, removed++)
+			unlinkat(J.dirfd, ents[i].name, 0);
+	}
+	free(ents);
+	if (removed)
+		log_info(NULL, "journal: %zu old entries removed", removed);
+}

@@ -1,0 +1,27 @@
+/*
+ * journal.h: replies kept on disk (HCA_STATE_DIR), written durably before
+ * they are published, so that a redelivered request whose reply exists is
+ * answered again without running its hook.
+ */
+#ifndef HCA_JOURNAL_H
+#define HCA_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Open the journal in dir; removes leftovers and expired entries. */
+int	 journal_open(const char *dir, int64_t ttl_ms, size_t max);
+void	 journal_close(void);
+/* Write the reply for corr durably; -1 with errno on failure. */
+int	 journal_put(const void *corr, size_t corrlen, const char *type,
+	    const char *body, size_t len);
+/*
+ * Look up corr: 1 and the reply (type and body, malloc'd) if found, 0 if
+ * not or if the entry is damaged (logged).
+ */
+int	 journal_get(const void *corr, size_t corrlen, char **type,
+	    char **body, size_t *len);
+/* Drop entries past their time and the oldest beyond the maximum. */
+void	 journal_sweep(void);
+
+#endif
