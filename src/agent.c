@@ -660,7 +660,8 @@ agent_run(const struct conf *c)
 	ev_signal(SIGINT, on_signal, NULL);
 	ev_signal(SIGHUP, on_signal, NULL);
 	if (getuid() == 0 || geteuid() == 0)
-		log_warn(NULL, "running as root: hooks run as root too");
+		log_warn(NULL, "running as root: hooks run as root too (set "
+		    "HCA_USER to run as another user)");
 	log_info(NULL, "hca-exec %s starting: service %s, hooks %s, "
 	    "concurrency %d", HCA_VERSION, c->service, c->hooks_dir,
 	    c->concurrency);

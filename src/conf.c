@@ -35,6 +35,7 @@ enum otype {
 	O_INT,		/* integer in [min, max] */
 	O_SECS,		/* seconds, decimals allowed, into ms */
 	O_BYTES,	/* bytes, K or M suffix allowed */
+	O_LIMIT,	/* a resource limit: a number (K, M, G) or unlimited */
 	O_FLAG,		/* 0 or 1; a flag sets 1 */
 	O_LEVEL,	/* error|warn|info|debug */
 	O_FORMAT	/* kv|json */
@@ -71,6 +72,18 @@ static const struct opt opts[] = {
 	    "more runs after exit 75" },
 	{ "HCA_RETRY_DELAY", "retry-delay", 0, O_SECS, F(retry_delay_ms), 0,
 	    3600000, "1", "first retry delay, doubling, s" },
+	{ "HCA_USER", "user", 'u', O_STR, F(user), 0, 0, NULL,
+	    "run as this user (and its groups) when started as root" },
+	{ "HCA_HOOK_RLIMIT_AS", "hook-rlimit-as", 0, O_LIMIT, F(rlimits[0]),
+	    0, 0, NULL, "hooks' address space, bytes" },
+	{ "HCA_HOOK_RLIMIT_CPU", "hook-rlimit-cpu", 0, O_LIMIT, F(rlimits[1]),
+	    0, 0, NULL, "hooks' CPU time, s" },
+	{ "HCA_HOOK_RLIMIT_NOFILE", "hook-rlimit-nofile", 0, O_LIMIT,
+	    F(rlimits[2]), 0, 0, NULL, "hooks' open files" },
+	{ "HCA_HOOK_RLIMIT_NPROC", "hook-rlimit-nproc", 0, O_LIMIT,
+	    F(rlimits[3]), 0, 0, NULL, "processes of the hooks' user" },
+	{ "HCA_HOOK_RLIMIT_CORE", "hook-rlimit-core", 0, O_LIMIT,
+	    F(rlimits[4]), 0, 0, "0", "hooks' core dumps, bytes" },
 	{ "HCA_CONCURRENCY", "concurrency", 'c', O_INT, F(concurrency), 1,
 	    1024, "4", "hooks at once" },
 	{ "HCA_PREFETCH", "prefetch", 0, O_INT, F(prefetch), 1, 65535, NULL,
@@ -200,6 +213,8 @@ parse_bytes(const char *s)
 		mult = 1024, end++;
 	else if (*end == 'M' || *end == 'm')
 		mult = MiB, end++;
+	else if (*end == 'G' || *end == 'g')
+		mult = 1024 * MiB, end++;
 	if (*end != '\0' || v > INT64_MAX / mult)
 		return -1;
 	return v * mult;
@@ -265,6 +280,13 @@ set(struct conf *c, const struct opt *o, const char *val, const char *what)
 	case O_BYTES:
 		v = parse_bytes(val);
 		break;
+	case O_LIMIT:
+		v = strcmp(val, "unlimited") == 0 ? INT64_MAX : parse_bytes(val);
+		if (v < 0)
+			die("%s=%s: not a number (K, M, G allowed) or "
+			    "\"unlimited\"", what, val);
+		*(int64_t *)p = v;
+		return;
 	}
 	if (v < 0)
 		die("%s=%s: not a %s", what, val, o->type == O_SECS ?
@@ -352,7 +374,11 @@ build_hook_env(struct conf *c)
 	if (v && *v == '\0')
 		die("HCA_HOOK_PATH is empty");
 	env_add(&env, &n, "PATH", v ? v : "/usr/local/bin:/usr/bin:/bin");
-	if ((v = getenv("HOME")) == NULL || *v == '\0')
+	if (c->user && geteuid() == 0) {
+		if ((pw = getpwnam(c->user)) == NULL)
+			die("HCA_USER=%s: no such user", c->user);
+		v = pw->pw_dir;
+	} else if ((v = getenv("HOME")) == NULL || *v == '\0')
 		v = (pw = getpwuid(geteuid())) ? pw->pw_dir : "/";
 	env_add(&env, &n, "HOME", v);
 	for (i = 0; environ[i]; i++)
@@ -470,6 +496,8 @@ conf_load(struct conf *c, int argc, char **argv)
 
 	memset(c, 0, sizeof(*c));
 	c->stop_timeout_ms = -1;
+	for (i = 0; i < sizeof(c->rlimits) / sizeof(c->rlimits[0]); i++)
+		c->rlimits[i] = -1;
 	for (i = 0; i < NOPTS; i++)
 		if (opts[i].def)
 			set(c, &opts[i], opts[i].def, opts[i].lname);

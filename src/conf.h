@@ -19,6 +19,8 @@ struct conf {
 	int		 retries;
 	int64_t		 retry_delay_ms;
 	char		*service;
+	char		*user;		/* drop to this user when root */
+	int64_t		 rlimits[5];	/* see hook.h; -1: as inherited */
 
 	/* Broker */
 	char		*url;		/* secret */

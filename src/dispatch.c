@@ -306,6 +306,7 @@ job_run(struct job *j)
 	s.timeout_ms = timeout;
 	s.grace_ms = j->conf->hook_grace_ms;
 	s.max_output = j->conf->max_output;
+	s.rlimits = j->conf->rlimits;
 	s.log = j->log;
 	log_info(&j->log, "running %s (attempt %d)", j->path, j->attempt);
 	if ((j->hook = hook_start(&s, job_on_hook, j)) == NULL) {

@@ -8,6 +8,7 @@
  * was read.  The time limit sends SIGTERM to the whole process group, then
  * SIGKILL after the grace period.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -435,8 +436,13 @@ child(const struct hook_spec *s, int in, int out, int errfd, int note)
 {
 	struct sigaction sa;
 	sigset_t	 none;
+	static const int res[] = {
+		RLIMIT_AS, RLIMIT_CPU, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE
+	};
+	struct rlimit	 rl;
 	char *const	 argv[] = { (char *)s->path, NULL };
 	int		 e, sig;
+	size_t		 i;
 
 	setsid();
 	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(errfd, 2) == -1)
@@ -453,6 +459,14 @@ child(const struct hook_spec *s, int in, int out, int errfd, int note)
 		(void)sigaction(sig, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (i = 0; s->rlimits && i < sizeof(res) / sizeof(res[0]); i++) {
+		if (s->rlimits[i] < 0)
+			continue;
+		rl.rlim_cur = rl.rlim_max = s->rlimits[i] == INT64_MAX ?
+		    RLIM_INFINITY : (rlim_t)s->rlimits[i];
+		if (setrlimit(res[i], &rl) == -1)
+			goto fail;
+	}
 	if (chdir(s->dir) == -1)
 		goto fail;
 	execve(s->path, argv, s->envp);

@@ -34,6 +34,9 @@ struct hook_spec {
 	int64_t		 timeout_ms;
 	int64_t		 grace_ms;
 	size_t		 max_output;
+	/* RLIMIT_AS, _CPU, _NOFILE, _NPROC, _CORE; -1 keeps the agent's,
+	   INT64_MAX is unlimited.  NULL: all kept. */
+	const int64_t	*rlimits;
 	struct logctx	 log;		/* tags stderr lines; must outlive it */
 };
 

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +189,50 @@ offline(const struct conf *c)
 	return o.status;
 }
 
+/*
+ * HCA_USER: started as root, become that user and its groups, after the
+ * state directory is made its own and before any hook runs.
+ */
+static void
+drop_privileges(const struct conf *c)
+{
+	struct passwd	*pw;
+
+	if (c->user == NULL)
+		return;
+	if ((pw = getpwnam(c->user)) == NULL) {
+		fprintf(stderr, "hca-exec: HCA_USER=%s: no such user\n",
+		    c->user);
+		exit(2);
+	}
+	if (geteuid() != 0) {
+		if (pw->pw_uid == geteuid())
+			return;
+		fprintf(stderr, "hca-exec: HCA_USER=%s: changing the user "
+		    "needs root\n", c->user);
+		exit(2);
+	}
+	if (c->state_dir && chown(c->state_dir, pw->pw_uid, pw->pw_gid) == -1) {
+		fprintf(stderr, "hca-exec: HCA_STATE_DIR=%s: chown: %s\n",
+		    c->state_dir, strerror(errno));
+		exit(2);
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+		fprintf(stderr, "hca-exec: HCA_USER=%s: %s\n", c->user,
+		    strerror(errno));
+		exit(2);
+	}
+	if (setuid(0) != -1) {
+		fprintf(stderr, "hca-exec: HCA_USER=%s: root could be "
+		    "regained; stopping\n", c->user);
+		exit(2);
+	}
+	log_info(NULL, "running as user %s (uid %d, gid %d)", pw->pw_name,
+	    (int)pw->pw_uid, (int)pw->pw_gid);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -206,6 +252,7 @@ main(int argc, char **argv)
 		    strerror(errno));
 		return 2;
 	}
+	drop_privileges(&c);
 	/* Orphaned grandchildren of hooks come to us to be reaped. */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (ev_init() == -1) {

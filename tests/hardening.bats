@@ -1,0 +1,62 @@
+#!/usr/bin/env bats
+# Privileges and limits: HCA_USER, and the resource limits of hooks.
+load lib/common
+
+setup() {
+	common_setup
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/bash
+echo "$(id -un) $(id -u) $HOME as=$(ulimit -v) cpu=$(ulimit -t) nofile=$(ulimit -n) nproc=$(ulimit -u) core=$(ulimit -c)" >&2
+echo ok-1
+EOF2
+}
+
+@test "HCA_USER: started as root, hooks run as that user with its home" {
+	[ "$(id -u)" -eq 0 ] || fail "this test needs root (CI runs as root)"
+	# nobody must be able to reach the hooks.
+	open=$(mktemp -d /tmp/hca-test-open.XXXXXX)
+	chmod 755 "$open"
+	cp -R "$HOOKS" "$open/hooks"
+	HOOKS=$open/hooks
+	HCA_USER=nobody dispatch_body '{}' ResourceAllocateV1
+	rm -rf "$open"
+	assert_success
+	assert_regex "$stderr" "hook: nobody 65534 $(getent passwd nobody | cut -d: -f6) "
+	assert_regex "$stderr" 'running as user nobody \(uid 65534'
+}
+
+@test "HCA_USER naming no user is a configuration error" {
+	HCA_USER=no-such-user-hca dispatch_body '{}' ResourceAllocateV1
+	assert_failure 2
+	assert_regex "$stderr" 'HCA_USER=no-such-user-hca: no such user'
+}
+
+@test "hooks get no core dumps by default" {
+	dispatch_body '{}' ResourceAllocateV1
+	assert_success
+	assert_regex "$stderr" 'core=0"'
+}
+
+@test "HCA_HOOK_RLIMIT_*: address space, CPU, files, processes and cores" {
+	HCA_HOOK_RLIMIT_AS=512M HCA_HOOK_RLIMIT_CPU=7 HCA_HOOK_RLIMIT_NOFILE=64 \
+	    HCA_HOOK_RLIMIT_NPROC=300 HCA_HOOK_RLIMIT_CORE=unlimited \
+	    dispatch_body '{}' ResourceAllocateV1
+	assert_success
+	assert_regex "$stderr" 'as=524288 cpu=7 nofile=64 nproc=300 core=unlimited'
+}
+
+@test "a hook over its CPU limit is killed and reported as crashed" {
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+while :; do :; done
+EOF2
+	HCA_HOOK_RLIMIT_CPU=1 dispatch_body '{}' ResourceAllocateV1 -t 10
+	assert_failure 1
+	assert_reply .payload.type HookCrashed
+}
+
+@test "a malformed limit is a configuration error naming the variable" {
+	HCA_HOOK_RLIMIT_NOFILE=lots dispatch_body '{}' ResourceAllocateV1
+	assert_failure 2
+	assert_regex "$stderr" 'HCA_HOOK_RLIMIT_NOFILE=lots'
+}
