@@ -32,8 +32,7 @@ struct job {
 	const struct conf	*conf;
 	struct request		 req;
 	const struct kind	*kind;
-	char			*rtype;
-	char			*target_user, *target_group;
+	struct request_info	 info;		/* from the body */
 	struct logctx		 log;
 	char			 path[4096];
 	int			 attempt;
@@ -73,9 +72,7 @@ job_free(struct job *j)
 	free(j->req.kind);
 	free(j->req.corr);
 	free(j->req.body);
-	free(j->rtype);
-	free(j->target_user);
-	free(j->target_group);
+	request_info_free(&j->info);
 	reply_free(&j->reply);
 	free(j);
 }
@@ -156,20 +153,21 @@ get_string(jv o, const char *key, char **out, size_t max)
 	return rc;
 }
 
-/* Check the body; fill rtype and targets.  NULL, or what is wrong. */
-static const char *
-job_parse(struct job *j)
+const char *
+request_parse(const char *b, size_t len, size_t max, int empty_ok,
+    struct request_info *ri)
 {
-	jv	 body, te;
-	const char *why = NULL;
+	jv		 body, te;
+	const char	*why = NULL;
 
-	if (j->req.body_len > j->conf->max_message)
+	memset(ri, 0, sizeof(*ri));
+	if (len > max)
 		return "The request is larger than this service accepts.";
-	if (!utf8_valid(j->req.body, j->req.body_len))
+	if (!utf8_valid(b, len))
 		return "The request body is not UTF-8 text.";
-	if (j->req.body_len == 0 && strcmp(j->kind->request, "PingV1") == 0)
+	if (len == 0 && empty_ok)
 		return NULL;
-	body = jv_parse_sized(j->req.body, (int)j->req.body_len);
+	body = jv_parse_sized(b, (int)len);
 	if (!jv_is_valid(body)) {
 		jv_free(body);
 		return "The request body is not valid JSON.";
@@ -178,14 +176,14 @@ job_parse(struct job *j)
 		jv_free(body);
 		return "The request body is not a JSON object.";
 	}
-	if (get_string(body, "type", &j->rtype, 128) == -1 ||
-	    (j->rtype && !name_valid(j->rtype, strlen(j->rtype))))
+	if (get_string(body, "type", &ri->rtype, 128) == -1 ||
+	    (ri->rtype && !name_valid(ri->rtype, strlen(ri->rtype))))
 		why = "The request's resource type is not a valid name.";
 	te = jv_object_get(jv_copy(body), jv_string("target_entity"));
 	if (why == NULL && jv_get_kind(te) == JV_KIND_OBJECT) {
-		if (get_string(te, "user_id_target", &j->target_user,
+		if (get_string(te, "user_id_target", &ri->target_user,
 		    TARGET_MAX) == -1 ||
-		    get_string(te, "group_urn_target", &j->target_group,
+		    get_string(te, "group_urn_target", &ri->target_group,
 		    TARGET_MAX) == -1)
 			why = "The request's target_entity is malformed.";
 	} else if (why == NULL && jv_get_kind(te) != JV_KIND_NULL &&
@@ -193,7 +191,18 @@ job_parse(struct job *j)
 		why = "The request's target_entity is not an object.";
 	jv_free(te);
 	jv_free(body);
+	if (why)
+		request_info_free(ri);
 	return why;
+}
+
+void
+request_info_free(struct request_info *ri)
+{
+	free(ri->rtype);
+	free(ri->target_user);
+	free(ri->target_group);
+	memset(ri, 0, sizeof(*ri));
 }
 
 /* The hook's environment: the fixed part plus this request's values. */
@@ -216,12 +225,12 @@ job_env(struct job *j, time_t deadline)
 	ENV("HCA_REDELIVERED=%d", j->req.redelivered ? 1 : 0);
 	ENV("HCA_ATTEMPT=%d", j->attempt);
 	ENV("HCA_DEADLINE=%lld", (long long)deadline);
-	if (j->rtype)
-		ENV("HCA_RESOURCE_TYPE=%s", j->rtype);
-	if (j->target_user)
-		ENV("HCA_TARGET_USER=%s", j->target_user);
-	if (j->target_group)
-		ENV("HCA_TARGET_GROUP=%s", j->target_group);
+	if (j->info.rtype)
+		ENV("HCA_RESOURCE_TYPE=%s", j->info.rtype);
+	if (j->info.target_user)
+		ENV("HCA_TARGET_USER=%s", j->info.target_user);
+	if (j->info.target_group)
+		ENV("HCA_TARGET_GROUP=%s", j->info.target_group);
 #undef ENV
 	if (rc == -1)
 		return -1;
@@ -358,11 +367,13 @@ job_begin(struct job *j)
 		job_error(j, "UnsupportedMessage", msg);
 		return;
 	}
-	if ((why = job_parse(j)) != NULL) {
+	if ((why = request_parse(j->req.body, j->req.body_len,
+	    j->conf->max_message, strcmp(j->kind->request, "PingV1") == 0,
+	    &j->info)) != NULL) {
 		job_invalid(j, why);
 		return;
 	}
-	switch (hook_resolve(j->conf->hooks_dir, j->req.kind, j->rtype,
+	switch (hook_resolve(j->conf->hooks_dir, j->req.kind, j->info.rtype,
 	    j->path, sizeof(j->path), &j->log)) {
 	case HOOK_FOUND:
 		job_run(j);
@@ -378,10 +389,10 @@ job_begin(struct job *j)
 		j->reply.body = jv_object_set(jv_object(),
 		    jv_string(j->kind->field), jv_string(j->kind->fallback));
 		job_reply(j);
-	} else if (j->rtype) {
-		log_warn(&j->log, "no hook for resource type %s", j->rtype);
+	} else if (j->info.rtype) {
+		log_warn(&j->log, "no hook for resource type %s", j->info.rtype);
 		snprintf(msg, sizeof(msg), "This service does not offer "
-		    "resource type %s.", j->rtype);
+		    "resource type %s.", j->info.rtype);
 		job_error(j, "UnsupportedResourceType", msg);
 	} else {
 		log_warn(&j->log, "no hook for %s", j->req.kind);

@@ -19,6 +19,22 @@ struct request {
 	int	 redelivered;
 };
 
+/* What hca-exec reads from a request body (all NULL when absent). */
+struct request_info {
+	char	*rtype;		/* "type": the resource type */
+	char	*target_user;	/* target_entity.user_id_target */
+	char	*target_group;	/* target_entity.group_urn_target */
+};
+
+/*
+ * Check a request body: at most max bytes, UTF-8, a JSON object (or empty,
+ * if empty_ok), with a valid resource type name and a well-formed
+ * target_entity.  NULL and ri filled, or a sentence saying what is wrong.
+ */
+const char	*request_parse(const char *, size_t, size_t max, int empty_ok,
+		    struct request_info *ri);
+void		 request_info_free(struct request_info *);
+
 struct job;
 /*
  * Called once, from the loop, with the reply.  The job, the request and
