@@ -81,6 +81,7 @@ static struct {
 	struct ev_timer		 reconnect, stop, republish, metrics, sweep;
 	int64_t			 backoff, connected_at;
 	int			 attempts;
+	int			 fd;		/* the socket in the poll set */
 	char			 broken[512];	/* why the connection failed */
 	int			 stopping;	/* 1: draining, 2: forced */
 	int			 done;
@@ -186,7 +187,9 @@ lost(void)
 
 	log_error(NULL, "broker connection lost: %s", A.broken);
 	A.broken[0] = '\0';
-	ev_fd_del(broker_fd(A.b));
+	/* The library may have closed the socket already: use our copy. */
+	ev_fd_del(A.fd);
+	A.fd = -1;
 	broker_close(A.b, 0);
 	A.b = NULL;
 	A.gen++;
@@ -243,7 +246,8 @@ on_reconnect(void *arg)
 		metrics_reconnect();
 	A.attempts = 0;
 	A.connected_at = now_ms();
-	ev_fd_add(broker_fd(A.b), POLLIN, on_broker_fd, NULL);
+	A.fd = broker_fd(A.b);
+	ev_fd_add(A.fd, POLLIN, on_broker_fd, NULL);
 	if (A.stopping && broker_cancel(A.b) == -1)
 		fail("cancelling the consumer failed");
 	publish_pending();
@@ -476,6 +480,11 @@ on_deliver(void *arg, const amqp_envelope_t *e)
 	struct logctx			 lc = { NULL, NULL };
 
 	(void)arg;
+	if (A.stopping) {
+		/* Arrived before the broker saw our cancel: for another agent. */
+		broker_reject(A.b, e->delivery_tag, 1);
+		return;
+	}
 	if (!(p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG) ||
 	    p->correlation_id.len == 0) {
 		log_error(NULL, "request without correlation_id cannot be "
@@ -636,6 +645,7 @@ agent_run(const struct conf *c)
 
 	memset(&A, 0, sizeof(A));
 	A.conf = c;
+	A.fd = -1;
 	TAILQ_INIT(&A.waiting);
 	TAILQ_INIT(&A.running);
 	TAILQ_INIT(&A.publishing);
@@ -689,7 +699,7 @@ agent_run(const struct conf *c)
 		}
 	}
 	if (A.b) {
-		ev_fd_del(broker_fd(A.b));
+		ev_fd_del(A.fd);
 		broker_close(A.b, A.broken[0] == '\0');
 		A.b = NULL;
 	}

@@ -404,3 +404,17 @@ EOF2
 	assert [ $((SECONDS - start)) -le 5 ]
 	assert_equal "$(count_log "$AGENT_LOG" 'msg="reply ResourceCreatedV1')" 3
 }
+
+@test "a broker that stops answering: heartbeat timeout, reconnect, answers again" {
+	agent_start --declare --heartbeat 2
+	node=$(cat "$BROKER_DIR/node")
+	beam=$(pgrep -f -- "-sname ${node%@*}|-name ${node%@*}|${node}" | head -n 1)
+	[ -n "$beam" ] || beam=$(pgrep -f "beam.*$BROKER_DIR" | head -n 1)
+	assert [ -n "$beam" ]
+	kill -STOP "$beam"
+	wait_log "$AGENT_LOG" 'connection lost: .*(heartbeat|timed out|closed)' 15 || { kill -CONT "$beam"; false; }
+	kill -CONT "$beam"
+	portal -w 20 -i after-freeze <<<'{"type":"X"}'
+	assert_success
+	assert_reply .payload.id id-after-freeze
+}
