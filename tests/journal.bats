@@ -63,6 +63,7 @@ requeue_redelivered() {
 	assert_success
 	agent_stop
 	requeue_redelivered j-2
+	AGENT_LOG=$BATS_TEST_TMPDIR/agent2.log
 	agent_start --state-dir "$STATE"
 	wait_log "$AGENT_LOG" 'answered from the journal' 10
 	run amqp-get --url="$HCA_URL" -q "$HCA_SERVICE.to_portal"
@@ -90,6 +91,7 @@ requeue_redelivered() {
 	f=$(ls "$STATE"/r-*.json)
 	head -c 40 "$f" > "$f.cut" && mv "$f.cut" "$f"
 	requeue_redelivered j-4
+	AGENT_LOG=$BATS_TEST_TMPDIR/agent2.log
 	agent_start --state-dir "$STATE"
 	wait_log "$AGENT_LOG" 'reply ResourceCreatedV1' 10
 	assert grep -q 'truncated or damaged; treated as absent' "$AGENT_LOG"
