@@ -455,6 +455,9 @@ take_url(struct conf *c)
 	char	*v = getenv("HCA_URL");
 	const char *file = getenv("HCA_URL_FILE");
 
+	if (file && *file == '\0')
+		file = NULL;	/* set empty: as if unset (clears an image's) */
+
 	if (v && file)
 		die("HCA_URL and HCA_URL_FILE are both set; use one");
 	if (v) {
@@ -570,7 +573,8 @@ conf_load(struct conf *c, int argc, char **argv)
 	if (c->state_dir)
 		check_dir("HCA_STATE_DIR", c->state_dir);
 
-	take_url(c);
+	if (c->offline_kind == NULL)
+		take_url(c);	/* offline, the broker settings are not used */
 	if (c->offline_kind == NULL) {
 		if (c->url == NULL)
 			die("HCA_URL (or HCA_URL_FILE) is not set: the agent "
