@@ -1,0 +1,87 @@
+# hca-exec in a container: the agent is PID 1 and runs the hooks in
+# /opt/hca/hooks.  A provider builds FROM this image, replaces the sample
+# hooks with theirs (owned by root, not writable by hca) and adds what the
+# hooks need:
+#
+#   FROM hca-exec
+#   USER root
+#   RUN rm -rf /opt/hca/hooks && apt-get update \
+#       && apt-get install -y --no-install-recommends curl \
+#       && rm -rf /var/lib/apt/lists/*
+#   COPY --chmod=755 hooks/ /opt/hca/hooks/
+#   USER 10001:10001
+#
+# Configuration is HCA_* variables only (hca-exec(8)); the broker URL, a
+# secret, goes in a file rather than the environment, which docker inspect
+# shows:
+#
+#   docker run -d --name hca --stop-timeout 330 \
+#       -e HCA_SERVICE=my-service -e HCA_URL_FILE=/run/secrets/hca_url \
+#       -v /etc/hca/hca_url:/run/secrets/hca_url:ro \
+#       -v hca-state:/var/lib/hca-exec hca-exec
+#
+# The file must be readable by uid 10001 (chown 10001, mode 400).  In
+# compose: `secrets: [hca_url]`, `HCA_URL_FILE: /run/secrets/hca_url`,
+# `stop_grace_period: 330s`.  On SIGTERM hca-exec lets running hooks finish
+# for up to HCA_STOP_TIMEOUT (default 315 s): give `docker stop` at least that
+# long, or lower HCA_HOOK_TIMEOUT.  No init process is needed: hca-exec is a
+# child subreaper and reaps whatever its hooks leave behind.
+
+FROM debian:bookworm-slim AS build
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev make pkg-config \
+       librabbitmq-dev libjq-dev libbsd-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Makefile ./
+COPY mk/ mk/
+COPY src/ src/
+COPY man/ man/
+COPY hooks/ hooks/
+COPY share/ share/
+RUN make \
+    && make install DESTDIR=/out PREFIX=/usr/local \
+    && strip --strip-unneeded /out/usr/local/bin/hca-exec /out/usr/local/bin/hca-portal
+
+FROM debian:bookworm-slim
+# The libraries hca-exec and hca-portal link (tests/install.bats checks this
+# list against ldd), and for hooks: jq, since every hook has JSON to read
+# and the sample hooks use it, and ca-certificates, the CA bundle that amqps
+# verifies the broker against by default and that hooks' HTTPS calls need.
+# Nothing else: curl, python3 and the like are up to the provider's image.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+       librabbitmq4 libssl3 libjq1 libonig5 libbsd0 libmd0 \
+       jq ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+# A user of its own (numeric, so that Kubernetes' runAsNonRoot can check it);
+# its home is the state directory.  The hooks stay root's: hca-exec runs
+# hooks owned by root or by itself, and hca cannot change them.
+RUN groupadd --system --gid 10001 hca \
+    && useradd --system --uid 10001 --gid hca --home-dir /var/lib/hca-exec \
+       --no-create-home --shell /usr/sbin/nologin hca \
+    && install -d -o hca -g hca -m 750 /var/lib/hca-exec
+COPY --from=build /out/usr/local/bin/ /usr/local/bin/
+COPY --from=build /out/usr/local/share/hca-exec/hooks/ /opt/hca/hooks/
+WORKDIR /opt/hca
+ENV HCA_HOOKS_DIR=/opt/hca/hooks \
+    HCA_STATE_DIR=/var/lib/hca-exec \
+    HCA_LOG_FORMAT=json \
+    LANG=C.UTF-8
+USER 10001:10001
+STOPSIGNAL SIGTERM
+# Healthy when the PingV1 hook says the service is: the offline mode runs it
+# exactly as the daemon would for the broker's PingV1, with the same hooks
+# and settings, and needs no broker (a round trip through the broker could be
+# answered by another agent on the same queue).  The check stays away from
+# the daemon's broker URL, journal, log file and metrics file.  Without a
+# PingV1 hook it reports healthy, as hca-exec would.  The broker connection
+# is hca-exec's own business: it reconnects, and exits (ending the container)
+# on errors that need a change of configuration.  Exit 2 means something else
+# to Docker, hence `|| exit 1`.
+HEALTHCHECK --interval=30s --timeout=15s --start-period=5s --retries=3 \
+    CMD env -u HCA_URL -u HCA_URL_FILE -u HCA_STATE_DIR -u HCA_LOG_FILE \
+        -u HCA_METRICS_FILE \
+        hca-exec -n PingV1 -i healthcheck -l warn -t 10 --hook-grace 2 \
+        < /dev/null || exit 1
+ENTRYPOINT ["hca-exec"]
