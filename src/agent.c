@@ -184,6 +184,7 @@ static void
 lost(void)
 {
 	struct delivery	*d, *t;
+	int64_t		 delay = 0;
 
 	log_error(NULL, "broker connection lost: %s", A.broken);
 	A.broken[0] = '\0';
@@ -203,8 +204,19 @@ lost(void)
 		d->ptag = 0;
 	if (now_ms() - A.connected_at >= STABLE_MS)
 		A.backoff = 0;
+	else {
+		/*
+		 * Lost again soon after connecting (e.g. a delivery that
+		 * librabbitmq cannot decode kills every connection): back
+		 * off instead of reconnecting in a busy loop.
+		 */
+		delay = A.backoff;
+		A.backoff = A.backoff ? A.backoff * 2 : BACKOFF_MIN;
+		if (A.backoff > BACKOFF_MAX)
+			A.backoff = BACKOFF_MAX;
+	}
 	if (A.stopping == 0 || A.nrunning || !TAILQ_EMPTY(&A.publishing))
-		ev_timer_at(&A.reconnect, now_ms());
+		ev_timer_at(&A.reconnect, now_ms() + delay);
 }
 
 static void

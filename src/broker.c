@@ -320,47 +320,70 @@ on_frame(struct broker *b, const struct broker_events *ev, amqp_frame_t *f,
 	}
 }
 
+/*
+ * A basic.deliver arrived: read its content.  Done by hand rather than with
+ * amqp_consume_message() so that the delivery tag is known when librabbitmq
+ * cannot decode the content (an empty header name, say): the message is
+ * then rejected without requeue, or it would come back forever and block
+ * the queue.
+ */
+static int
+on_deliver(struct broker *b, const struct broker_events *ev, amqp_frame_t *f,
+    char *err, size_t errlen)
+{
+	amqp_basic_deliver_t	*d = f->payload.method.decoded;
+	amqp_envelope_t		 env;
+	amqp_rpc_reply_t	 r;
+
+	memset(&env, 0, sizeof(env));
+	env.channel = f->channel;
+	env.delivery_tag = d->delivery_tag;
+	env.redelivered = d->redelivered;
+	env.consumer_tag = amqp_bytes_malloc_dup(d->consumer_tag);
+	env.exchange = amqp_bytes_malloc_dup(d->exchange);
+	env.routing_key = amqp_bytes_malloc_dup(d->routing_key);
+	r = amqp_read_message(b->conn, f->channel, &env.message, 0);
+	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+		amqp_basic_reject(b->conn, f->channel, env.delivery_tag, 0);
+		snprintf(err, errlen, "a request that cannot be decoded (%s) "
+		    "was rejected without requeue",
+		    r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION ?
+		    amqp_error_string2(r.library_error) : "broker error");
+		amqp_bytes_free(env.consumer_tag);
+		amqp_bytes_free(env.exchange);
+		amqp_bytes_free(env.routing_key);
+		return -1;
+	}
+	ev->deliver(ev->arg, &env);
+	amqp_destroy_envelope(&env);
+	return 0;
+}
+
 int
 broker_pump(struct broker *b, const struct broker_events *ev, char *err,
     size_t errlen)
 {
 	struct timeval	 zero = { 0, 0 };
-	amqp_envelope_t	 env;
-	amqp_rpc_reply_t r;
 	amqp_frame_t	 f;
 	int		 rc;
 
 	for (;;) {
 		amqp_maybe_release_buffers(b->conn);
-		r = amqp_consume_message(b->conn, &env, &zero, 0);
-		if (r.reply_type == AMQP_RESPONSE_NORMAL) {
-			ev->deliver(ev->arg, &env);
-			amqp_destroy_envelope(&env);
-			continue;
-		}
-		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-		    r.library_error == AMQP_STATUS_TIMEOUT)
+		rc = amqp_simple_wait_frame_noblock(b->conn, &f, &zero);
+		if (rc == AMQP_STATUS_TIMEOUT)
 			return 0;
-		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-		    r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
-			rc = amqp_simple_wait_frame_noblock(b->conn, &f, &zero);
-			if (rc == AMQP_STATUS_TIMEOUT)
-				return 0;
-			if (rc != AMQP_STATUS_OK) {
-				snprintf(err, errlen, "reading from the broker:"
-				    " %s", amqp_error_string2(rc));
-				return -1;
-			}
-			if (on_frame(b, ev, &f, err, errlen) == -1)
-				return -1;
-			continue;
-		}
-		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION)
+		if (rc != AMQP_STATUS_OK) {
 			snprintf(err, errlen, "connection lost: %s",
-			    amqp_error_string2(r.library_error));
+			    amqp_error_string2(rc));
+			return -1;
+		}
+		if (f.frame_type == AMQP_FRAME_METHOD &&
+		    f.payload.method.id == AMQP_BASIC_DELIVER_METHOD)
+			rc = on_deliver(b, ev, &f, err, errlen);
 		else
-			snprintf(err, errlen, "connection lost");
-		return -1;
+			rc = on_frame(b, ev, &f, err, errlen);
+		if (rc == -1)
+			return -1;
 	}
 }
 

@@ -575,6 +575,11 @@ conf_load(struct conf *c, int argc, char **argv)
 
 	if (c->offline_kind == NULL)
 		take_url(c);	/* offline, the broker settings are not used */
+	else if ((v = getenv("HCA_URL")) != NULL) {
+		/* Unused, but still a secret: not in /proc/PID/environ. */
+		explicit_bzero((char *)v, strlen(v));
+		unsetenv("HCA_URL");
+	}
 	if (c->offline_kind == NULL) {
 		if (c->url == NULL)
 			die("HCA_URL (or HCA_URL_FILE) is not set: the agent "

@@ -167,7 +167,8 @@ request_parse(const char *b, size_t len, size_t max, int empty_ok,
 		return "The request body is not UTF-8 text.";
 	if (len == 0 && empty_ok)
 		return NULL;
-	body = jv_parse_sized(b, (int)len);
+	body = json_strings_placed(b, len) ?
+	    jv_parse_sized(b, (int)len) : jv_invalid();
 	if (!jv_is_valid(body)) {
 		jv_free(body);
 		return "The request body is not valid JSON.";

@@ -94,8 +94,9 @@ log_reopen(void)
 
 /*
  * Append s as a value: JSON string, or key=value value (quoted when it holds
- * anything but plain characters).  Bytes that are not UTF-8 become \xNN
- * (key=value) or U+FFFD (JSON).
+ * anything but plain characters).  Control characters (C0, DEL and C1) are
+ * escaped; bytes that are not UTF-8 become \xNN (key=value) or U+FFFD
+ * (JSON).
  */
 static void
 put_value(struct buf *b, const char *s, size_t n)
@@ -103,7 +104,7 @@ put_value(struct buf *b, const char *s, size_t n)
 	const unsigned char	*p = (const unsigned char *)s;
 	size_t			 i, l;
 	int			 quote = lg.json || n == 0;
-	char			 tmp[8];
+	char			 tmp[16];
 
 	for (i = 0; i < n && !quote; i++)
 		if (p[i] <= ' ' || p[i] == '"' || p[i] == '=' ||
@@ -127,6 +128,16 @@ put_value(struct buf *b, const char *s, size_t n)
 			buf_append(b, tmp, strlen(tmp));
 		} else if (p[i] < 0x80) {
 			buf_append(b, p + i, 1);
+		} else if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 &&
+		    p[i + 1] < 0xa0) {
+			/* C1 controls, U+0080 to U+009F: NEL breaks lines. */
+			l = 2;
+			if (lg.json)
+				snprintf(tmp, sizeof(tmp), "\\u%04x", p[i + 1]);
+			else
+				snprintf(tmp, sizeof(tmp), "\\x%02x\\x%02x",
+				    p[i], p[i + 1]);
+			buf_append(b, tmp, strlen(tmp));
 		} else {
 			l = utf8_prefix((const char *)p + i, n - i, 1);
 			if (utf8_valid(p + i, l)) {

@@ -250,13 +250,20 @@ main(int argc, char **argv)
 	if (log_open(c.log_file) == -1) {
 		fprintf(stderr, "hca-exec: HCA_LOG_FILE=%s: %s\n", c.log_file,
 		    strerror(errno));
+		conf_free(&c);
 		return 2;
 	}
+	/*
+	 * No core dumps of a process that holds the broker's password, and
+	 * no ptrace or /proc/PID/mem for hooks running as our user.
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 0);
 	drop_privileges(&c);
 	/* Orphaned grandchildren of hooks come to us to be reaped. */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (ev_init() == -1) {
 		fprintf(stderr, "hca-exec: signals: %s\n", strerror(errno));
+		conf_free(&c);
 		return 2;
 	}
 	if (c.offline_kind)

@@ -85,14 +85,20 @@ trim(const char **s, size_t *n)
 		(*n)--;
 }
 
-/* One line of printable UTF-8 text, no control characters. */
+/*
+ * One line of printable UTF-8 text, no control characters: neither C0 and
+ * DEL nor C1 (U+0080 to U+009F, 0xc2 0x80 to 0xc2 0x9f; U+0085 is NEL, a
+ * line break).
+ */
 static int
 printable(const char *s, size_t n)
 {
 	size_t	 i;
 
 	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
+		    ((unsigned char)s[i] == 0xc2 && i + 1 < n &&
+		    (unsigned char)s[i + 1] < 0xa0))
 			return 0;
 	return utf8_valid(s, n);
 }
@@ -123,7 +129,8 @@ field_problem(const struct kind *k, jv v)
 static jv
 parse_json(const char *s, size_t n)
 {
-	if (n == 0 || (s[0] != '{' && s[0] != '"' && s[0] != '['))
+	if (n == 0 || (s[0] != '{' && s[0] != '"' && s[0] != '[') ||
+	    !json_strings_placed(s, n))
 		return jv_invalid();
 	return jv_parse_sized(s, (int)n);
 }

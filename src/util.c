@@ -132,6 +132,28 @@ utf8_prefix(const char *s, size_t n, size_t max)
 	return i;
 }
 
+int
+json_strings_placed(const char *s, size_t n)
+{
+	size_t	 i;
+	char	 prev = ',';	/* last byte outside strings and space */
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"') {
+			if (prev != '[' && prev != '{' && prev != ',' &&
+			    prev != ':')
+				return 0;
+			for (i++; i < n && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+			prev = '"';
+		} else if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' &&
+		    s[i] != '\n')
+			prev = s[i];
+	}
+	return 1;
+}
+
 int64_t
 now_ms(void)
 {

@@ -25,6 +25,12 @@ int	 name_valid(const char *, size_t);
 int	 utf8_valid(const void *, size_t);
 /* Length of the longest prefix of at most max code points. */
 size_t	 utf8_prefix(const char *, size_t, size_t max);
+/*
+ * 0 if a JSON string follows a value with no ',' or ':' between them
+ * ("[1 \"a\"]"): invalid JSON, on which libjq 1.6 leaks the string.
+ * Checked before jv_parse_sized() on untrusted text.
+ */
+int	 json_strings_placed(const char *, size_t);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t	 now_ms(void);

@@ -60,3 +60,27 @@ EOF2
 	assert_failure 2
 	assert_regex "$stderr" 'HCA_HOOK_RLIMIT_NOFILE=lots'
 }
+
+@test "a hook running as the agent's user cannot read the agent's memory or environment" {
+	[ "$(id -u)" -eq 0 ] || fail "this test needs root (CI runs as root)"
+	open=$(mktemp -d /tmp/hca-test-open.XXXXXX)
+	chmod 755 "$open"
+	mkdir -p "$open/hooks/ResourceAllocateV1"
+	cat >"$open/hooks/ResourceAllocateV1/default" <<'EOF2'
+#!/bin/sh
+if cat "/proc/$PPID/environ" >/dev/null 2>&1 || head -c 1 "/proc/$PPID/mem" >/dev/null 2>&1; then
+	echo readable
+else
+	echo closed
+fi
+EOF2
+	chmod -R 755 "$open/hooks"
+	# Started as nobody (not switched to it, which the kernel marks
+	# undumpable by itself): only the agent's own prctl protects it.
+	cp "$HCA_EXEC" "$open/hca-exec"	# wherever the checkout is, nobody can run this
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup \
+	    --clear-groups "$open/hca-exec" -n ResourceAllocateV1 -H "$open/hooks" <<<'{}'
+	rm -rf "$open"
+	assert_success
+	assert_reply .payload.id closed
+}

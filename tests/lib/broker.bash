@@ -81,3 +81,13 @@ agent_stop() {
 portal() {
 	run --separate-stderr "$HCA_PORTAL" "$@"
 }
+
+# The suites' AMQP helper (tests/tools/publish.c, mk/testtools.mk): built
+# into build/tools whichever hca-exec is tested; testtools_build makes it
+# when it is missing.
+: "${PUBLISH_TOOL:=$TOP/build/tools/hca-publish}"
+export PUBLISH_TOOL
+
+testtools_build() {
+	[ -x "$PUBLISH_TOOL" ] || make -s -C "$TOP" testtools >&2
+}
