@@ -10,6 +10,7 @@
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -427,6 +428,25 @@ hook_on_note(int fd, int revents, void *arg)
 }
 
 /*
+ * glibc keeps signals 32 and 33 for itself and will not change them, but
+ * an ignored one is inherited through exec: whoever started hca-exec may
+ * have ignored them.  Reset them with the system call itself (SIG_DFL
+ * needs no restorer; the mask is the kernel's 8 bytes).
+ */
+static void
+reset_reserved(int sig)
+{
+	struct {
+		void		*handler;
+		unsigned long	 flags;
+		void		*restorer;
+		uint64_t	 mask;
+	} k = { SIG_DFL, 0, NULL, 0 };
+
+	(void)syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
+}
+
+/*
  * The child, between fork and exec: only async-signal-safe calls, and
  * nothing allocated.  The notification pipe is close-on-exec: EOF tells the
  * parent that exec worked, an errno that it did not.
@@ -456,7 +476,8 @@ child(const struct hook_spec *s, int in, int out, int errfd, int note)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);
+		if (sigaction(sig, &sa, NULL) == -1 && sig < SIGRTMIN)
+			reset_reserved(sig);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (i = 0; s->rlimits && i < sizeof(res) / sizeof(res[0]); i++) {
