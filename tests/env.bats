@@ -480,3 +480,14 @@ EOF
 	assert_success
 	assert_reply .payload.id 0000000000000000-0000000000000000
 }
+
+@test "process: signals 32 and 33 ignored by whoever started hca-exec are reset for the hook" {
+	cc -o "$BATS_TEST_TMPDIR/ignore-reserved" "$TOP/tests/fixtures/ignore-reserved.c"
+	mkhook $A/default <<'EOF'
+#!/bin/sh
+exec awk '/^SigIgn/ { print $2 }' /proc/self/status
+EOF
+	run --separate-stderr "$BATS_TEST_TMPDIR/ignore-reserved" "$HCA_EXEC" -n $A -H "$HOOKS" <<<'{}'
+	assert_success
+	assert_reply .payload.id 0000000000000000
+}
