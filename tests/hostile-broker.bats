@@ -32,7 +32,7 @@ teardown() {
 }
 
 corpus() {
-	grep -L '^expect: poison' "$CASES_DIR"/*.case
+	grep -L '^expect: undecodable' "$CASES_DIR"/*.case
 }
 
 rss_kb() {
@@ -41,8 +41,8 @@ rss_kb() {
 
 @test "hostile-broker: the corpus has at least 40 cases" {
 	n=$(corpus | wc -l)
-	echo "# $n cases (+ $(grep -l '^expect: poison' "$CASES_DIR"/*.case |
-	    wc -l) known poison)" >&3
+	echo "# $n cases (+ $(grep -l '^expect: undecodable' "$CASES_DIR"/*.case |
+	    wc -l) undecodable, tested apart)" >&3
 	assert [ "$n" -ge 40 ]
 }
 
@@ -89,7 +89,7 @@ rss_kb() {
 	    true
 	wait_log "$AGENT_LOG" 'cannot be decoded .*rejected without requeue' 10
 	wait_log "$AGENT_LOG" 'msg="consuming' 10
-	portal -w 10 -i after-poison <<<'{"type":"X"}'
+	portal -w 10 -i after-undecodable <<<'{"type":"X"}'
 	assert_success
 	lost=$(count_log "$AGENT_LOG" 'connection lost')
 	echo "# undecodable header: $lost connection loss(es)" >&3
