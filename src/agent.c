@@ -536,7 +536,8 @@ on_deliver(void *arg, const amqp_envelope_t *e)
 	if (d->corr.bytes == NULL || d->req.corr == NULL ||
 	    d->req.body == NULL)
 		goto nomem;
-	memcpy(d->req.body, e->message.body.bytes, d->req.body_len);
+	if (d->req.body_len)	/* an empty body may have no buffer at all */
+		memcpy(d->req.body, e->message.body.bytes, d->req.body_len);
 	d->req.body[d->req.body_len] = '\0';
 	/* A correlation id with a NUL inside is answered, not trusted. */
 	if (memchr(p->correlation_id.bytes, '\0', p->correlation_id.len)) {

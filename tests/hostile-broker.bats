@@ -52,9 +52,11 @@ rss_kb() {
 	out=$BATS_TEST_TMPDIR/pass
 	for pass in $(seq 1 10); do
 		rc=0
-		"$PUBLISH_TOOL" cases "$HCA_URL" "$HCA_SERVICE.to_hca" \
-		    "$HCA_SERVICE.to_portal" $(corpus) >"$out.$pass" 2>&1 ||
-		    rc=$?
+		# Bounded: should the agent die, every case would wait for
+		# its reply in turn.
+		timeout 120 "$PUBLISH_TOOL" cases "$HCA_URL" \
+		    "$HCA_SERVICE.to_hca" "$HCA_SERVICE.to_portal" $(corpus) \
+		    >"$out.$pass" 2>&1 || rc=$?
 		if [ "$rc" -ne 0 ]; then
 			grep -v 'ok$' "$out.$pass" >&2
 			fail "pass $pass: some cases did not get their answer"
