@@ -225,7 +225,8 @@ journal_get(const void *corr, size_t corrlen, char **type, char **body,
 		why = "truncated or damaged";
 		goto out;
 	}
-	v = jv_parse_sized(nl + 1, (int)n);
+	v = json_strings_placed(nl + 1, n) ? jv_parse_sized(nl + 1, (int)n) :
+	    jv_invalid();
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		why = "not a JSON object";
 		goto out;

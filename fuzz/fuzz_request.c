@@ -1,0 +1,121 @@
+/*
+ * fuzz_request.c: libFuzzer target for request_parse(), the check of a
+ * request body (dispatch.c).
+ *
+ * Input: one control byte, then the body.  Control byte: bit 0 is empty_ok;
+ * with bit 7 set, max is (byte >> 1) & 0x3f (small limits, to reach the
+ * size check), else 1 MiB (the default HCA_MAX_MESSAGE).  So "0{...}" is a
+ * body for a request that needs one, "1" an empty PingV1 body.
+ *
+ * The body is passed as exactly len bytes, not NUL-terminated, so that a
+ * read past its end is caught.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jv.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "ref_utf8.h"
+#include "util.h"
+
+#define TARGET_MAX	4096		/* as in dispatch.c */
+
+int	LLVMFuzzerInitialize(int *, char ***);
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	log_init(LL_ERROR, 0, "fuzz_request");
+	return 0;
+}
+
+/*
+ * s is what request_parse() copied out of member key of o: NULL when the
+ * member is absent or null, else the very same bytes (no NUL cut short),
+ * UTF-8, at most max bytes.  Consumes o.
+ */
+static void
+check_member(jv o, const char *key, const char *s, size_t max)
+{
+	jv	 v = jv_invalid();
+	size_t	 n;
+
+	if (jv_get_kind(o) == JV_KIND_OBJECT)
+		v = jv_object_get(jv_copy(o), jv_string(key));
+	jv_free(o);
+	if (jv_get_kind(v) != JV_KIND_STRING) {
+		if (s != NULL)
+			abort();
+		jv_free(v);
+		return;
+	}
+	if (s == NULL)
+		abort();
+	n = strlen(s);
+	if (n > max || !ref_utf8_valid(s, n, 0) ||
+	    n != (size_t)jv_string_length_bytes(jv_copy(v)) ||
+	    memcmp(s, jv_string_value(v), n) != 0)
+		abort();
+	jv_free(v);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct request_info	 ri;
+	const char		*why;
+	jv			 v, te;
+	char			*body;
+	size_t			 len, max;
+	int			 empty_ok;
+
+	if (size < 1)
+		return 0;
+	empty_ok = data[0] & 1;
+	max = (data[0] & 0x80) ? (size_t)((data[0] >> 1) & 0x3f) : 1 << 20;
+	len = size - 1;
+	/* A heap copy of exactly len bytes: ASan sees any overread. */
+	if ((body = malloc(len ? len : 1)) == NULL)
+		return 0;
+	memcpy(body, data + 1, len);
+
+	memset(&ri, 0xa5, sizeof(ri));		/* must be overwritten */
+	why = request_parse(body, len, max, empty_ok, &ri);
+	if (why != NULL) {
+		/* A reason, and nothing left to free. */
+		if (*why == '\0' || ri.rtype || ri.target_user ||
+		    ri.target_group)
+			abort();
+	} else {
+		if (len > max || !ref_utf8_valid(data + 1, len, 0))
+			abort();
+		if (len == 0 && !empty_ok)
+			abort();
+		if (ri.rtype && !name_valid(ri.rtype, strlen(ri.rtype)))
+			abort();
+		if (len == 0) {
+			if (ri.rtype || ri.target_user || ri.target_group)
+				abort();
+		} else {
+			/* Compare with what libjq itself reads there. */
+			v = jv_parse_sized(body, (int)len);
+			if (jv_get_kind(v) != JV_KIND_OBJECT)
+				abort();
+			check_member(jv_copy(v), "type", ri.rtype, 128);
+			te = jv_object_get(v, jv_string("target_entity"));
+			check_member(jv_copy(te), "user_id_target",
+			    ri.target_user, TARGET_MAX);
+			check_member(te, "group_urn_target",
+			    ri.target_group, TARGET_MAX);
+		}
+	}
+	request_info_free(&ri);
+	free(body);
+	return 0;
+}
