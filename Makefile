@@ -60,6 +60,7 @@ check: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	tools/runtests $(TEST_DIRS)
+	$(MAKE) fuzz-check
 
 demo: deps
 	$(MAKE) all
