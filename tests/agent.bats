@@ -267,43 +267,43 @@ EOF2
 	refute_output --regexp 'Z'
 }
 
-@test "a second SIGTERM stops at once; the request goes back to the queue" {
+# An agent (flags as given) busy with one request whose hook sleeps 30 s.
+agent_with_long_hook() {
 	mkhook ResourceAllocateV1/default <<'EOF2'
 #!/bin/sh
 sleep 30
 EOF2
-	agent_start --declare --hook-grace 0.5
-	"$HCA_PORTAL" -q -w 0.1 -i twice-1 <<<'{"type":"X"}' >/dev/null 2>&1 || true
+	agent_start --declare --hook-grace 0.5 "$@"
+	"$HCA_PORTAL" -q -w 0.1 <<<'{"type":"X"}' >/dev/null 2>&1 || true
 	wait_log "$AGENT_LOG" 'msg="running /' 10
+}
+
+# Wait for the agent to exit; it must exit 0 within $1 seconds of $start.
+assert_agent_exits_within() {
+	local rc=0
+	wait "$AGENT_PID" || rc=$?
+	AGENT_PID=
+	assert_equal "$rc" 0
+	assert [ $((SECONDS - start)) -le "$1" ]
+}
+
+@test "a second SIGTERM stops at once; the request goes back to the queue" {
+	agent_with_long_hook
 	kill -TERM "$AGENT_PID"
 	wait_log "$AGENT_LOG" 'stopping; waiting' 5
 	start=$SECONDS
 	kill -TERM "$AGENT_PID"
-	rc=0
-	wait "$AGENT_PID" || rc=$?
-	AGENT_PID=
-	assert_equal "$rc" 0
-	assert [ $((SECONDS - start)) -le 3 ]
+	assert_agent_exits_within 3
 	assert grep -q 'stopping now' "$AGENT_LOG"
 	sleep 0.5
 	assert_equal "$(queue_depth "$HCA_SERVICE.to_hca")" "1 0"
 }
 
 @test "HCA_STOP_TIMEOUT bounds a stop" {
-	mkhook ResourceAllocateV1/default <<'EOF2'
-#!/bin/sh
-sleep 30
-EOF2
-	HCA_STOP_TIMEOUT=1 agent_start --declare --hook-grace 0.5
-	"$HCA_PORTAL" -q -w 0.1 <<<'{"type":"X"}' >/dev/null 2>&1 || true
-	wait_log "$AGENT_LOG" 'msg="running /' 10
+	HCA_STOP_TIMEOUT=1 agent_with_long_hook
 	start=$SECONDS
 	kill -TERM "$AGENT_PID"
-	rc=0
-	wait "$AGENT_PID" || rc=$?
-	AGENT_PID=
-	assert_equal "$rc" 0
-	assert [ $((SECONDS - start)) -le 4 ]
+	assert_agent_exits_within 4
 	assert grep -q 'HCA_STOP_TIMEOUT reached' "$AGENT_LOG"
 }
 
