@@ -1,8 +1,9 @@
 /*
  * hook.c: resolve, check and run hook programs.
  *
- * A run is done when the hook process has exited, its stdout and stderr have
- * reached EOF and the exec notification pipe has closed, in any order.  A
+ * A run is done when the hook process has exited and its stdout and stderr
+ * have reached EOF, in either order.  Whether exec worked is known as soon as
+ * vfork() returns (the notification pipe, read once, right then).  A
  * grandchild that keeps the pipes open after the hook has exited gets the
  * grace period, then its process group is killed and the run ends with what
  * was read.  The time limit sends SIGTERM to the whole process group, then
@@ -40,7 +41,7 @@ enum phase {
 
 struct hook {
 	pid_t		 pid;
-	int		 fd_in, fd_out, fd_err, fd_note;
+	int		 fd_in, fd_out, fd_err;
 	const char	*in;
 	size_t		 in_len, in_off;
 	struct buf	 out, err;
@@ -183,7 +184,6 @@ hook_finish(struct hook *h)
 	close_fd(&h->fd_in);
 	close_fd(&h->fd_out);
 	close_fd(&h->fd_err);
-	close_fd(&h->fd_note);
 	ev_timer_stop(&h->timer);
 	if (h->err.len)
 		logbytes(LL_INFO, &h->log, "hook: ", h->err.data, h->err.len);
@@ -217,7 +217,7 @@ hook_finish(struct hook *h)
 static void
 hook_check_done(struct hook *h)
 {
-	if (!h->exited || h->fd_note != -1)
+	if (!h->exited)
 		return;
 	if (h->fd_out == -1 && h->fd_err == -1) {
 		hook_finish(h);
@@ -410,23 +410,6 @@ nomem:
 	hook_check_done(h);
 }
 
-static void
-hook_on_note(int fd, int revents, void *arg)
-{
-	struct hook	*h = arg;
-	int		 e;
-	ssize_t		 r;
-
-	(void)revents;
-	r = read(fd, &e, sizeof(e));
-	if (r == -1 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (r == (ssize_t)sizeof(e))
-		h->exec_errno = e ? e : EIO;
-	close_fd(&h->fd_note);
-	hook_check_done(h);
-}
-
 /*
  * glibc keeps signals 32 and 33 for itself and will not change them, but
  * an ignored one is inherited through exec: whoever started hca-exec may
@@ -540,12 +523,30 @@ spawn(const struct hook_spec *s, int in, int out, int errfd, int note)
 	return pid;
 }
 
+/* pipe2() made it O_RDONLY or O_WRONLY and nothing else: no F_GETFL. */
 static int
 nonblock(int fd)
 {
-	int	 fl = fcntl(fd, F_GETFL);
+	return fcntl(fd, F_SETFL, O_NONBLOCK);
+}
 
-	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+/*
+ * Whether exec worked, known as soon as vfork() has returned: the child
+ * has either exec'd (the pipe's write end closed on exec: EOF) or written
+ * its errno and exited.  The read blocks only where vfork() is a fork (as
+ * under valgrind), until the child gets that far.
+ */
+static int
+exec_result(int fd)
+{
+	ssize_t	 r;
+	int	 e;
+
+	while ((r = read(fd, &e, sizeof(e))) == -1 && errno == EINTR)
+		;
+	if (r == (ssize_t)sizeof(e))
+		return e ? e : EIO;
+	return r == -1 ? errno : 0;
 }
 
 struct hook *
@@ -563,7 +564,7 @@ hook_start(const struct hook_spec *s, hook_done_fn *done, void *arg)
 		if (pipe2(all[i], O_CLOEXEC) == -1)
 			goto fail;
 	if (nonblock(p_in[1]) == -1 || nonblock(p_out[0]) == -1 ||
-	    nonblock(p_err[0]) == -1 || nonblock(p_note[0]) == -1)
+	    nonblock(p_err[0]) == -1)
 		goto fail;
 
 	h->started = now_ms();
@@ -586,15 +587,15 @@ hook_start(const struct hook_spec *s, hook_done_fn *done, void *arg)
 	close(p_out[1]);
 	close(p_err[1]);
 	close(p_note[1]);
+	h->exec_errno = exec_result(p_note[0]);
+	close(p_note[0]);
 	h->fd_in = p_in[1];
 	h->fd_out = p_out[0];
 	h->fd_err = p_err[0];
-	h->fd_note = p_note[0];
 
 	if (ev_child(h->pid, hook_on_exit, h) == -1 ||
 	    ev_fd_add(h->fd_out, POLLIN, hook_on_output, h) == -1 ||
 	    ev_fd_add(h->fd_err, POLLIN, hook_on_output, h) == -1 ||
-	    ev_fd_add(h->fd_note, POLLIN, hook_on_note, h) == -1 ||
 	    ev_timer_at(&h->timer, h->deadline) == -1) {
 		/* Cannot watch it: do not leave it running unwatched. */
 		e = errno;
@@ -603,15 +604,16 @@ hook_start(const struct hook_spec *s, hook_done_fn *done, void *arg)
 		close_fd(&h->fd_in);
 		close_fd(&h->fd_out);
 		close_fd(&h->fd_err);
-		close_fd(&h->fd_note);
 		ev_timer_stop(&h->timer);
 		free(h);
 		errno = e;
 		return NULL;	/* the child is reaped as an orphan */
 	}
-	if (h->in_len == 0)
-		close_fd(&h->fd_in);
-	else if (ev_fd_add(h->fd_in, POLLOUT, hook_on_stdin, h) == -1)
+	/* Most requests fit the pipe: write now, poll only for the rest. */
+	if (h->exec_errno == 0)
+		hook_on_stdin(h->fd_in, 0, h);
+	if (h->fd_in != -1 && (h->exec_errno ||
+	    ev_fd_add(h->fd_in, POLLOUT, hook_on_stdin, h) == -1))
 		close_fd(&h->fd_in);
 	h->next = running;
 	running = h;
