@@ -82,6 +82,7 @@ static struct {
 	int64_t			 backoff, connected_at;
 	int			 attempts;
 	int			 fd;		/* the socket in the poll set */
+	int			 readable;	/* in this round's poll */
 	char			 broken[512];	/* why the connection failed */
 	int			 stopping;	/* 1: draining, 2: forced */
 	int			 done;
@@ -224,7 +225,8 @@ on_broker_fd(int fd, int revents, void *arg)
 {
 	(void)fd;
 	(void)revents;
-	(void)arg;	/* broker_pump() runs after every round */
+	(void)arg;
+	A.readable = 1;		/* broker_pump() runs after the round */
 }
 
 static void
@@ -695,16 +697,15 @@ agent_run(const struct conf *c)
 		 * librabbitmq reads ahead (during RPCs too): handle every
 		 * frame it holds before sleeping, or poll would not wake.
 		 */
-		if (usable() && broker_pump(A.b, &evs, err, sizeof(err)) == -1)
+		if (usable() && broker_pump(A.b, &evs, A.readable, err,
+		    sizeof(err)) == -1)
 			fail(err);
+		A.readable = 0;
 		if (A.b && A.broken[0])
 			lost();
 		if (drained() || A.done)
 			break;
-		tick = A.b && broker_heartbeat(A.b) > 0 ?
-		    broker_heartbeat(A.b) * 500 : 30000;
-		if (usable() && broker_buffered(A.b))
-			tick = 0;
+		tick = usable() ? broker_due(A.b) : 30000;
 		if (ev_run_once(tick) == -1) {
 			log_error(NULL, "poll: %s", strerror(errno));
 			A.status = 1;

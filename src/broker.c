@@ -3,8 +3,12 @@
  *
  * librabbitmq services heartbeats only inside its own wait and publish
  * calls, so the agent calls broker_pump() after every round of its poll
- * loop and caps the poll timeout at half the heartbeat; broker_pump() drains
- * every frame already there with zero timeouts and returns.  Publisher
+ * loop and caps the poll timeout at half the heartbeat.  broker_pump() reads
+ * when the socket was readable, when librabbitmq holds unread frames, or at
+ * least every half heartbeat, and handles every frame there with zero
+ * timeouts; on plain TCP it stops once librabbitmq's buffer is empty (poll
+ * tells when more comes), with TLS only when a read finds nothing (OpenSSL
+ * may hold bytes that poll cannot see).  Publisher
  * confirms are read as basic.ack/basic.nack frames on channel 2 (0.11 has
  * no amqp_publisher_confirm_wait()).
  */
@@ -20,6 +24,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "util.h"
 
 #define CH_CONSUME	1
 #define CH_PUBLISH	2
@@ -32,6 +37,8 @@ struct broker {
 	uint64_t		 next_tag;	/* of the next publish */
 	int			 heartbeat;
 	int			 cancelled;
+	int			 tls;
+	int64_t			 next_read;	/* at the latest (ms) */
 };
 
 /* Say what an RPC reply means, naming the server's code and text. */
@@ -98,6 +105,7 @@ open_socket(struct broker *b, const struct conf *c,
 	int		 rc;
 
 	if (ci->ssl) {
+		b->tls = 1;
 		if ((s = amqp_ssl_socket_new(b->conn)) == NULL)
 			goto nosock;
 		if (c->insecure)
@@ -249,10 +257,15 @@ broker_buffered(const struct broker *b)
 	return amqp_frames_enqueued(b->conn) || amqp_data_in_buffer(b->conn);
 }
 
-int
-broker_heartbeat(const struct broker *b)
+int64_t
+broker_due(const struct broker *b)
 {
-	return b->heartbeat;
+	int64_t	 d;
+
+	if (broker_buffered(b))
+		return 0;
+	d = b->next_read - now_ms();
+	return d < 0 ? 0 : d;
 }
 
 /* A method frame that is not a delivery. */
@@ -360,13 +373,17 @@ on_deliver(struct broker *b, const struct broker_events *ev, amqp_frame_t *f,
 }
 
 int
-broker_pump(struct broker *b, const struct broker_events *ev, char *err,
-    size_t errlen)
+broker_pump(struct broker *b, const struct broker_events *ev, int readable,
+    char *err, size_t errlen)
 {
 	struct timeval	 zero = { 0, 0 };
 	amqp_frame_t	 f;
+	int64_t		 now = now_ms();
 	int		 rc;
 
+	if (!readable && !b->tls && !broker_buffered(b) && now < b->next_read)
+		return 0;
+	b->next_read = now + (b->heartbeat > 0 ? b->heartbeat * 500 : 30000);
 	for (;;) {
 		amqp_maybe_release_buffers(b->conn);
 		rc = amqp_simple_wait_frame_noblock(b->conn, &f, &zero);
@@ -384,6 +401,8 @@ broker_pump(struct broker *b, const struct broker_events *ev, char *err,
 			rc = on_frame(b, ev, &f, err, errlen);
 		if (rc == -1)
 			return -1;
+		if (!b->tls && !broker_buffered(b))
+			return 0;
 	}
 }
 

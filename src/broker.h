@@ -38,12 +38,16 @@ enum broker_err {
 struct broker	*broker_open(const struct conf *, char *err, size_t errlen,
 		    enum broker_err *);
 int		 broker_fd(const struct broker *);
-int		 broker_heartbeat(const struct broker *);
+/* Milliseconds until broker_pump() must read even if poll saw nothing. */
+int64_t		 broker_due(const struct broker *);
 /* Frames already read from the socket and not yet handled? */
 int		 broker_buffered(const struct broker *);
-/* Handle what has arrived; -1 (err filled) if the connection is lost. */
+/*
+ * Handle what has arrived; readable: poll said the socket is.  Call it after
+ * every round.  -1 (err filled) if the connection is lost.
+ */
 int		 broker_pump(struct broker *, const struct broker_events *,
-		    char *err, size_t errlen);
+		    int readable, char *err, size_t errlen);
 /* Publish a reply; *tag is its confirm tag.  -1 if the connection failed. */
 int		 broker_publish(struct broker *, amqp_bytes_t routing_key,
 		    amqp_bytes_t corr, const char *type, const char *body,
