@@ -120,4 +120,20 @@ END {
 		    "memory; the rest is\n   shared library pages)\n", mib(anon)
 	if (!quick)
 		printf "%d PASS, %d MISS\n", npass, nmiss
+
+	# The same ratios against the limit measured here: a target the spawn
+	# loop itself cannot reach on this machine cannot be met by any agent.
+	printf "\nThe limit on this machine (the spawn loop; not targets):\n"
+	sp2 = get("trivial/spawn/2", "rps")
+	ss64 = get("sleep/spawn/64", "rps")
+	limit_line("trivial: spawn loop 2 at a time / serial", sp2, sp)
+	limit_line("trivial, c=2: hca-exec / spawn loop 2 at a time", t2, sp2)
+	limit_line("100 ms: spawn loop 64 at a time / ideal 640", ss64, 640)
+	limit_line("100 ms, c=64: hca-exec / spawn loop 64 at a time", s64,
+	    ss64)
+}
+
+function limit_line(name, a, b,    r) {
+	r = a > 0 && b > 0 ? sprintf("%5.2f", a / b) : "    -"
+	printf "  %-52s %s x\n", name, r
 }
