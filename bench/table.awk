@@ -1,6 +1,9 @@
 # bench/table.awk: the result lines of bench/run (key=value, see
-# bench/benchlib.h) as a table, the fastest run of each row, then the
-# targets as ratios with PASS or MISS (with -v quick=1: not judged).
+# bench/benchlib.h) as a table, then the targets as ratios with PASS or MISS
+# (with -v quick=1: not judged).  Of the runs of a row, req/s, RSS and CPU
+# come from the fastest, the latencies (e2e, ovh) from the one with the
+# lowest e2e p50: other load only ever slows a run down, and with the 100 ms
+# hook every run has the same req/s.
 
 function ms(us) { return us < 0 ? "-" : sprintf("%.2f", us / 1000) }
 function mib(kb) { return kb < 0 ? "-" : sprintf("%.1f", kb / 1024) }
@@ -10,6 +13,9 @@ function get(lab, key) {
 	return (lab SUBSEP key) in best ? best[lab, key] + 0 : -1
 }
 function val(key) { return get(label, key) }
+function lat(key) {
+	return (label SUBSEP key) in lbest ? lbest[label, key] + 0 : -1
+}
 
 function judge(name, v, op, limit, shown, unit,    ok, verdict) {
 	if (v < 0) {
@@ -41,6 +47,11 @@ function judge(name, v, op, limit, shown, unit,    ok, verdict) {
 		runs[label] = 0
 	}
 	runs[label]++
+	if (!((label SUBSEP "lat_p50_us") in lbest) ||
+	    lbest[label, "lat_p50_us"] + 0 > kv["lat_p50_us"] + 0)
+		for (k in kv)
+			if (k ~ /^(lat|ovh)_/)
+				lbest[label, k] = kv[k]
 	if ((label SUBSEP "rps") in best && best[label, "rps"] + 0 >= kv["rps"] + 0)
 		next
 	for (k in kv)
@@ -67,8 +78,8 @@ END {
 		    "%6s %6s %6s %5s\n",
 		    part[1] == "sleep" ? "100 ms" : part[1],
 		    runner, part[3], val("n"), val("rps"),
-		    ms(val("lat_p50_us")), ms(val("lat_p99_us")),
-		    ms(val("ovh_p50_us")), ms(val("ovh_p99_us")),
+		    ms(lat("lat_p50_us")), ms(lat("lat_p99_us")),
+		    ms(lat("ovh_p50_us")), ms(lat("ovh_p99_us")),
 		    mib(val("rss_idle_kb")), mib(val("rss_peak_kb")),
 		    cpu(val("cpu_s_per_1k")), cpu(val("hook_cpu_s_per_1k")),
 		    cpu(val("broker_cpu_s_per_1k")), other
@@ -102,11 +113,12 @@ END {
 	    sprintf("%.2f", r), "x")
 	for (h = 1; h <= 2; h++) {
 		hk = h == 1 ? "trivial" : "sleep"
-		v = get(hk "/hca-exec/1", "ovh_p50_us")
+		label = hk "/hca-exec/1"
+		v = lat("ovh_p50_us")
 		judge(sprintf("%s, c=1: overhead p50",
 		    h == 1 ? "trivial" : "100 ms"), v < 0 ? -1 : v / 1000,
 		    "<=", "1", ms(v), "ms")
-		v = get(hk "/hca-exec/1", "ovh_p99_us")
+		v = lat("ovh_p99_us")
 		judge(sprintf("%s, c=1: overhead p99",
 		    h == 1 ? "trivial" : "100 ms"), v < 0 ? -1 : v / 1000,
 		    "<=", "5", ms(v), "ms")
