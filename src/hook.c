@@ -534,7 +534,8 @@ nonblock(int fd)
  * Whether exec worked, known as soon as vfork() has returned: the child
  * has either exec'd (the pipe's write end closed on exec: EOF) or written
  * its errno and exited.  The read blocks only where vfork() is a fork (as
- * under valgrind), until the child gets that far.
+ * under valgrind), until the child gets that far.  0: it worked; an errno:
+ * it did not; -1 (errno set): the pipe could not be read, so nobody knows.
  */
 static int
 exec_result(int fd)
@@ -544,9 +545,11 @@ exec_result(int fd)
 
 	while ((r = read(fd, &e, sizeof(e))) == -1 && errno == EINTR)
 		;
+	if (r == -1)
+		return -1;
 	if (r == (ssize_t)sizeof(e))
 		return e ? e : EIO;
-	return r == -1 ? errno : 0;
+	return 0;
 }
 
 struct hook *
@@ -587,7 +590,11 @@ hook_start(const struct hook_spec *s, hook_done_fn *done, void *arg)
 	close(p_out[1]);
 	close(p_err[1]);
 	close(p_note[1]);
-	h->exec_errno = exec_result(p_note[0]);
+	if ((h->exec_errno = exec_result(p_note[0])) == -1) {
+		/* It may be running: stop it rather than answer for it blind. */
+		h->exec_errno = errno;
+		killpg(h->pid, SIGKILL);
+	}
 	close(p_note[0]);
 	h->fd_in = p_in[1];
 	h->fd_out = p_out[0];

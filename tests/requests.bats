@@ -145,6 +145,19 @@ BADTYPE="The request's resource type is not a valid name."
 	assert_reply .payload.message "still alive"
 }
 
+@test "request: an empty body reaches a hook that reads stdin as EOF, not as a wait" {
+	# Were stdin left open, the hook would be stopped at its time limit and
+	# the ping answered with Timeout instead.
+	mkhook PingV1 <<-'EOF'
+		#!/bin/sh
+		n=$(wc -c)
+		echo "{\"message\":\"got $n bytes\"}"
+	EOF
+	send '' PingV1 -t 5
+	assert_success
+	assert_reply .payload.message "got 0 bytes"
+}
+
 @test "request: invalid JSON is InvalidRequest for PingV1 too" {
 	send '{ping' PingV1
 	invalid "$NOTJSON"
