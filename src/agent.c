@@ -261,7 +261,11 @@ on_reconnect(void *arg)
 	A.attempts = 0;
 	A.connected_at = now_ms();
 	A.fd = broker_fd(A.b);
-	ev_fd_add(A.fd, POLLIN, on_broker_fd, NULL);
+	if (ev_fd_add(A.fd, POLLIN, on_broker_fd, NULL) == -1) {
+		/* Unwatched, it would be read only every half heartbeat. */
+		fail("cannot watch the broker connection");
+		return;
+	}
 	if (A.stopping && broker_cancel(A.b) == -1)
 		fail("cancelling the consumer failed");
 	publish_pending();
