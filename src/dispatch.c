@@ -292,9 +292,10 @@ job_on_hook(const struct hook_result *r, void *arg)
 		return;
 	}
 	result_map(j->kind, r, j->req.corr, &j->log, &j->reply);
-	/* Already in the loop (not in job_start()): reply now, not a round
-	 * later; the next request's hook starts that much sooner. */
-	j->replied = 1;
+	/*
+	 * Already in the loop (not in job_start()): reply now, not a round
+	 * later; the next request's hook starts that much sooner.
+	 */
 	job_finish(j);
 }
 

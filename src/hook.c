@@ -616,12 +616,15 @@ hook_start(const struct hook_spec *s, hook_done_fn *done, void *arg)
 		errno = e;
 		return NULL;	/* the child is reaped as an orphan */
 	}
-	/* Most requests fit the pipe: write now, poll only for the rest. */
-	if (h->exec_errno == 0)
-		hook_on_stdin(h->fd_in, 0, h);
-	if (h->fd_in != -1 && (h->exec_errno ||
-	    ev_fd_add(h->fd_in, POLLOUT, hook_on_stdin, h) == -1))
+	if (h->exec_errno)
 		close_fd(&h->fd_in);
+	else {
+		/* Most requests fit the pipe: write now, poll for the rest. */
+		hook_on_stdin(h->fd_in, 0, h);
+		if (h->fd_in != -1 &&
+		    ev_fd_add(h->fd_in, POLLOUT, hook_on_stdin, h) == -1)
+			close_fd(&h->fd_in);
+	}
 	h->next = running;
 	running = h;
 	nrunning++;
