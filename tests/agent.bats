@@ -61,8 +61,7 @@ teardown() {
 	portal -w 10 -t FrobnicateV1 <<<'{}'
 	assert_failure 1
 	assert_reply .payload.type UnsupportedMessage
-	sleep 0.5
-	assert_equal "$(queue_depth "$HCA_SERVICE.to_hca")" "0 0"
+	assert_depth "$HCA_SERVICE.to_hca" "0 0"
 }
 
 @test "out-queue mode: the reply goes to SERVICE.to_portal when there is no reply_to" {
@@ -70,7 +69,7 @@ teardown() {
 	portal -q -w 10 -i outq-1 <<<'{"type":"ChatTeamSpecV1"}'
 	assert_success
 	assert_reply .payload.id id-outq-1
-	assert_equal "$(queue_depth "$HCA_SERVICE.to_portal")" "0 0"
+	assert_depth "$HCA_SERVICE.to_portal" "0 0"
 }
 
 @test "50 requests at concurrency 8: each reply reaches its own request" {
@@ -169,7 +168,7 @@ EOF2
 		run jq -r .payload.id "$BATS_TEST_TMPDIR/r$i"
 		assert_output "id-st-$i"
 	done
-	assert_equal "$(queue_depth "$HCA_SERVICE.to_hca")" "0 0"
+	assert_depth "$HCA_SERVICE.to_hca" "0 0"
 	assert grep -q 'msg=stopped' "$AGENT_LOG"
 }
 
@@ -295,8 +294,7 @@ assert_agent_exits_within() {
 	kill -TERM "$AGENT_PID"
 	assert_agent_exits_within 3
 	assert grep -q 'stopping now' "$AGENT_LOG"
-	sleep 0.5
-	assert_equal "$(queue_depth "$HCA_SERVICE.to_hca")" "1 0"
+	assert_depth "$HCA_SERVICE.to_hca" "1 0"
 }
 
 @test "HCA_STOP_TIMEOUT bounds a stop" {
@@ -326,7 +324,7 @@ assert_agent_exits_within() {
 	portal -w 10 <<<'{"type":"ChatTeamSpecV1"}'
 	portal -w 10 <<<'{"type":"ChatTeamSpecV1","x":"fail"}'
 	portal -w 10 -t NoSuchKindV1 <<<'{}'
-	sleep 0.6
+	wait_log "$m" '^hca_replies_total\{kind="other",.*\} 1$' 5
 	run cat "$m"
 	assert_line 'hca_requests_total{kind="PingV1"} 1'
 	assert_line 'hca_requests_total{kind="ResourceAllocateV1"} 2'
@@ -352,8 +350,7 @@ assert_agent_exits_within() {
 	agent_start --declare
 	amqp-publish --url="$HCA_URL" -r "$HCA_SERVICE.to_hca" -b '{"type":"X"}'
 	wait_log "$AGENT_LOG" 'without correlation_id' 10
-	sleep 0.3
-	assert_equal "$(queue_depth "$HCA_SERVICE.to_hca")" "0 0"
+	assert_depth "$HCA_SERVICE.to_hca" "0 0"
 	assert_equal "$(count_log "$AGENT_LOG" 'msg="running /')" 0
 }
 

@@ -175,7 +175,7 @@ verify() {
 	fi
 	# The agent is still up and every request is acked.
 	kill -0 "$AGENT_PID"
-	assert_equal "$(queue_depth "$HCA_SERVICE.to_hca")" "0 0"
+	assert_depth "$HCA_SERVICE.to_hca" "0 0"
 }
 
 @test "fault: the broker is restarted twice under load" {

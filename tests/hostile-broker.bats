@@ -73,8 +73,7 @@ rss_kb() {
 	if [ -z "${HCA_SANITIZED:-}" ]; then
 		assert [ $((rss10 - rss1)) -le 1024 ]
 	fi
-	sleep 0.5
-	assert_equal "$(queue_depth "$HCA_SERVICE.to_hca")" "0 0"
+	assert_depth "$HCA_SERVICE.to_hca" "0 0"
 	assert_equal "$(count_log "$AGENT_LOG" 'could not be routed')" \
 	    $((10 * unroutable))
 	assert_equal "$(count_log "$AGENT_LOG" 'connection lost')" 0
@@ -96,5 +95,5 @@ rss_kb() {
 	lost=$(count_log "$AGENT_LOG" 'connection lost')
 	echo "# undecodable header: $lost connection loss(es)" >&3
 	assert_equal "$lost" 1
-	assert_equal "$(queue_depth "$HCA_SERVICE.to_hca")" "0 0"
+	assert_depth "$HCA_SERVICE.to_hca" "0 0"
 }

@@ -70,8 +70,7 @@ requeue_redelivered() {
 	assert_output '{"id":"id-j-2"}'
 	run cat "$RUNS"
 	assert_output "j-2 0"
-	sleep 0.3
-	assert_equal "$(queue_depth "$HCA_SERVICE.to_hca")" "0 0"
+	assert_depth "$HCA_SERVICE.to_hca" "0 0"
 }
 
 @test "without a journaled reply, a redelivered request runs with HCA_REDELIVERED=1" {

@@ -35,6 +35,19 @@ queue_depth() {
 	    awk -v q="$1" '$1 == q { print $2, $3 }'
 }
 
+# assert_depth QUEUE "READY UNACKED" [SECONDS]: the queue reaches that depth
+# within SECONDS (default 10).  An ack follows its reply by a moment, so a
+# depth read once right after a reply is a race, not a finding.
+assert_depth() {
+	local d i n=$(( ${3:-10} * 4 ))
+	for ((i = 0; i < n; i++)); do
+		d=$(queue_depth "$1")
+		[ "$d" = "$2" ] && return 0
+		sleep 0.25
+	done
+	assert_equal "$d" "$2"
+}
+
 # Each test talks to its own queues.
 broker_test_setup() {
 	common_setup
