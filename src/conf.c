@@ -166,21 +166,21 @@ usage(int code)
 		    opts[i].sname ? "-" : "", opts[i].sname ? opts[i].sname : ' ',
 		    opts[i].sname ? ", " : "  ", opts[i].lname,
 		    opts[i].type == O_FLAG ? "" : " X");
-		fprintf(f, "  %-24s %-18s %-6s %s\n", flag + (opts[i].sname ?
+		fprintf(f, "  %-24s %-22s %-6s %s\n", flag + (opts[i].sname ?
 		    0 : 1), opts[i].env ? opts[i].env : "",
 		    opts[i].def ? opts[i].def : "", opts[i].help);
 	}
-	fprintf(f, "  %-24s %-18s %-6s %s\n", "", "HCA_URL", "",
+	fprintf(f, "  %-24s %-22s %-6s %s\n", "", "HCA_URL", "",
 	    "amqp[s]://USER:PASS@HOST[:PORT][/VHOST] (secret)");
-	fprintf(f, "  %-24s %-18s %-6s %s\n", "", "HCA_URL_FILE", "",
+	fprintf(f, "  %-24s %-22s %-6s %s\n", "", "HCA_URL_FILE", "",
 	    "file holding HCA_URL");
-	fprintf(f, "  %-24s %-18s %-6s %s\n", "", "HCA_HOOK_PATH", "",
+	fprintf(f, "  %-24s %-22s %-6s %s\n", "", "HCA_HOOK_PATH", "",
 	    "hooks' PATH (/usr/local/bin:/usr/bin:/bin)");
-	fprintf(f, "  %-24s %-18s %-6s %s\n", "", "HCA_PASS_ENV", "",
+	fprintf(f, "  %-24s %-22s %-6s %s\n", "", "HCA_PASS_ENV", "",
 	    "names of variables passed to hooks");
-	fprintf(f, "  %-24s %-18s %-6s %s\n", "-h, --help", "", "",
+	fprintf(f, "  %-24s %-22s %-6s %s\n", "-h, --help", "", "",
 	    "this text");
-	fprintf(f, "  %-24s %-18s %-6s %s\n", "-V, --version", "", "",
+	fprintf(f, "  %-24s %-22s %-6s %s\n", "-V, --version", "", "",
 	    "print versions");
 	exit(code);
 }

@@ -298,6 +298,21 @@ agent_bad() {
 	assert_equal "$stderr" ''
 }
 
+@test "usage: the option table's columns line up, long variable names included" {
+	run --separate-stderr "$HCA_EXEC" -h
+	assert_success
+	# flag (24), variable (22), default (6), text: every row's variable
+	# starts in column 28, its default in 51, its text in 58
+	run awk '/^  / && !/hca-exec/ {
+		if (substr($0, 27, 1) != " " || substr($0, 50, 1) != " " ||
+		    substr($0, 57, 1) != " " || substr($0, 58, 1) == " ")
+			print "misaligned: " $0
+		n++
+	} END { print n " rows" }' <<<"$output"
+	refute_line --partial misaligned
+	assert_line --regexp '^[0-9]{2} rows$'
+}
+
 @test "usage: --help is -h" {
 	run --separate-stderr "$HCA_EXEC" --help
 	assert_success
