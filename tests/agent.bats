@@ -131,7 +131,8 @@ EOF2
 	# Collect the six replies from the outbound queue.
 	got=$BATS_TEST_TMPDIR/got
 	: >"$got"
-	for _ in $(seq 1 120); do
+	end=$((SECONDS + 90))
+	while [ $SECONDS -lt $end ]; do
 		body=$(amqp-get --url="$HCA_URL" -q "$HCA_SERVICE.to_portal" 2>/dev/null) &&
 		    echo "$body" >>"$got" && continue
 		[ "$(sort -u "$got" | grep -c .)" -ge 6 ] && break
@@ -249,7 +250,7 @@ EOF2
 @test "a hook's orphaned background process is reaped by the agent" {
 	mkhook ResourceAllocateV1/default <<'EOF2'
 #!/bin/sh
-sleep 1 >/dev/null 2>&1 </dev/null &
+sleep 3 >/dev/null 2>&1 </dev/null &
 echo $! > "$MARKS.pid"
 echo orphan-1
 EOF2
@@ -260,10 +261,12 @@ EOF2
 	pid=$(cat "$MARKS.pid")
 	# While it lives, the orphan belongs to the agent (child subreaper) ...
 	assert_equal "$(ps -o ppid= -p "$pid" | tr -d ' ')" "$AGENT_PID"
-	sleep 1.5
-	# ... and once it exits it is reaped, not left a zombie.
-	run ps -o stat= -p "$pid"
-	refute_output --regexp 'Z'
+	# ... and once it exits it is reaped: a zombie would keep /proc/PID.
+	for ((i = 0; i < 100; i++)); do
+		[ -e "/proc/$pid" ] || break
+		sleep 0.1
+	done
+	assert [ ! -e "/proc/$pid" ]
 }
 
 # An agent (flags as given) busy with one request whose hook sleeps 30 s.
@@ -301,7 +304,8 @@ assert_agent_exits_within() {
 	HCA_STOP_TIMEOUT=1 agent_with_long_hook
 	start=$SECONDS
 	kill -TERM "$AGENT_PID"
-	assert_agent_exits_within 4
+	# 1 s and the hook's grace; without the bound it would be 300 s
+	assert_agent_exits_within 8
 	assert grep -q 'HCA_STOP_TIMEOUT reached' "$AGENT_LOG"
 }
 
@@ -310,7 +314,10 @@ assert_agent_exits_within() {
 	agent_start --declare --log-file "$AGENT_LOG"
 	mv "$AGENT_LOG" "$AGENT_LOG.1"
 	kill -HUP "$AGENT_PID"
-	sleep 0.3
+	for ((i = 0; i < 50; i++)); do
+		[ -e "$AGENT_LOG" ] && break
+		sleep 0.1
+	done
 	portal -w 10 -i after-hup ping
 	assert_success
 	assert grep -q 'corr=after-hup' "$AGENT_LOG"
@@ -392,7 +399,7 @@ assert_agent_exits_within() {
 	start=$SECONDS
 	portal -w 1 ping
 	assert_failure 2
-	assert [ $((SECONDS - start)) -le 4 ]
+	assert [ $((SECONDS - start)) -le 6 ]
 }
 
 @test "requests queued before the agent starts are answered at once" {
@@ -403,9 +410,12 @@ assert_agent_exits_within() {
 	done
 	start=$SECONDS
 	agent_start --heartbeat 60
-	wait_log "$AGENT_LOG" 'corr=early-3 .*msg="reply' 10
-	assert [ $((SECONDS - start)) -le 5 ]
-	assert_equal "$(count_log "$AGENT_LOG" 'msg="reply ResourceCreatedV1')" 3
+	# they run at once and end in any order; held until a heartbeat
+	# they would take 30 s
+	for i in 1 2 3; do
+		wait_log "$AGENT_LOG" "corr=early-$i .*msg=\"reply ResourceCreatedV1" 15
+	done
+	assert [ $((SECONDS - start)) -le 15 ]
 }
 
 @test "a broker that stops answering: heartbeat timeout, reconnect, answers again" {

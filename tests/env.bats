@@ -223,8 +223,8 @@ PATH"
 	assert [ "$d" -le $((after + 101)) ]
 }
 
-@test "env: HCA_DEADLINE follows a decimal time limit (0.5 s rounds up to 1 s)" {
-	export HCA_HOOK_TIMEOUT=0.5
+@test "env: HCA_DEADLINE follows a decimal time limit (0.9 s rounds up to 1 s)" {
+	export HCA_HOOK_TIMEOUT=0.9
 	before=$(date +%s)
 	envrun
 	after=$(date +%s)

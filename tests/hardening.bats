@@ -50,7 +50,7 @@ EOF2
 #!/bin/sh
 while :; do :; done
 EOF2
-	HCA_HOOK_RLIMIT_CPU=1 dispatch_body '{}' ResourceAllocateV1 -t 10
+	HCA_HOOK_RLIMIT_CPU=1 dispatch_body '{}' ResourceAllocateV1 -t 60
 	assert_failure 1
 	assert_reply .payload.type HookCrashed
 }

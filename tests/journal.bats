@@ -66,6 +66,7 @@ requeue_redelivered() {
 	AGENT_LOG=$BATS_TEST_TMPDIR/agent2.log
 	agent_start --state-dir "$STATE"
 	wait_log "$AGENT_LOG" 'answered from the journal' 10
+	assert_depth "$HCA_SERVICE.to_portal" "1 0"
 	run amqp-get --url="$HCA_URL" -q "$HCA_SERVICE.to_portal"
 	assert_output '{"id":"id-j-2"}'
 	run cat "$RUNS"
