@@ -108,14 +108,7 @@ mark_fault() {
 # Until every request is acked (inbound queue "0 0"), at most 240 s: each
 # reply is fsync'd twice into the journal, which a busy disk makes slow.
 wait_all_acked() {
-	local d end=$((SECONDS + 240))
-	while [ $SECONDS -lt $end ]; do
-		d=$(queue_depth "$HCA_SERVICE.to_hca")
-		[ "$d" = "0 0" ] && return 0
-		sleep 0.5
-	done
-	echo "inbound queue still holds: $d" >&2
-	return 1
+	assert_depth "$HCA_SERVICE.to_hca" "0 0" 240
 }
 
 # Collect the replies, print the figures, and check the promises.

@@ -39,10 +39,8 @@ queue_depth() {
 # within SECONDS (default 10).  An ack follows its reply by a moment, so a
 # depth read once right after a reply is a race, not a finding.
 assert_depth() {
-	local d i n=$(( ${3:-10} * 4 ))
-	for ((i = 0; i < n; i++)); do
-		d=$(queue_depth "$1")
-		[ "$d" = "$2" ] && return 0
+	local d end=$((SECONDS + ${3:-10}))
+	while d=$(queue_depth "$1"); [ "$d" != "$2" ] && [ $SECONDS -lt $end ]; do
 		sleep 0.25
 	done
 	assert_equal "$d" "$2"
