@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,8 +35,11 @@ log_level_parse(const char *s)
 {
 	size_t	 i;
 
+	/* "warning" and upper case too: syslog's and Python's spellings. */
+	if (strcasecmp(s, "warning") == 0)
+		return LL_WARN;
 	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-		if (strcmp(s, level_names[i]) == 0)
+		if (strcasecmp(s, level_names[i]) == 0)
 			return (int)i;
 	return -1;
 }

@@ -124,6 +124,21 @@ good() {
 	bad HCA_LOG_LEVEL loud 'HCA_LOG_LEVEL=loud: the level is error, warn, info or debug'
 }
 
+@test "config: HCA_LOG_LEVEL=warning (syslog's and Python's spelling) is warn" {
+	mkhook $A/default <<'EOF'
+#!/bin/sh
+echo "an info line" >&2
+echo ok
+EOF
+	for level in warning WARNING Warn; do
+		HCA_LOG_LEVEL=$level dispatch_body '{}' $A
+		assert_success
+		refute_log 'an info line'
+	done
+	HCA_LOG_LEVEL=INFO dispatch_body '{}' $A
+	assert_log 'an info line'
+}
+
 @test "config: HCA_LOG_FORMAT=xml is refused" {
 	bad HCA_LOG_FORMAT xml 'HCA_LOG_FORMAT=xml: the format is kv or json'
 }
