@@ -47,6 +47,17 @@ fail_next() {	# fail_next STATUS [TIMES [BODY]]: the API's next answers
 	    -d "{\"status\":$1,\"times\":${2:-1},\"body\":${3:-null}}"
 }
 
+log_curl() {	# the hooks' curl through a wrapper that logs its arguments
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cat > "$BATS_TEST_TMPDIR/bin/curl" <<EOF
+#!/bin/sh
+echo "\$@" >> "$BATS_TEST_TMPDIR/curl.args"
+exec /usr/bin/curl "\$@"
+EOF
+	chmod 755 "$BATS_TEST_TMPDIR/bin/curl"
+	export HCA_HOOK_PATH=$BATS_TEST_TMPDIR/bin:/usr/bin:/bin
+}
+
 api_log() {	# api_log JQFILTER: over the requests the API got, one per line
 	curl -fsS "$API/_log" | jq -r "$1"
 }
@@ -67,14 +78,7 @@ api_log() {	# api_log JQFILTER: over the requests the API got, one per line
 }
 
 @test "the token is not on curl's command line, where ps would show it" {
-	mkdir "$BATS_TEST_TMPDIR/bin"
-	cat > "$BATS_TEST_TMPDIR/bin/curl" <<EOF
-#!/bin/sh
-echo "\$@" >> "$BATS_TEST_TMPDIR/curl.args"
-exec /usr/bin/curl "\$@"
-EOF
-	chmod 755 "$BATS_TEST_TMPDIR/bin/curl"
-	export HCA_HOOK_PATH=$BATS_TEST_TMPDIR/bin:/usr/bin:/bin
+	log_curl
 	allocate climate-lab
 	assert_success
 	run cat "$BATS_TEST_TMPDIR/curl.args"
@@ -185,6 +189,30 @@ EOF
 	assert_error_type InvalidSpecification
 	run api_log .path
 	assert_output ""
+}
+
+@test "deallocate refuses an id with a newline inside, and calls nothing" {
+	allocate climate-lab
+	assert_success
+	log_curl
+	hca_dispatch ResourceDeallocateV1 "$(hca_payload_dealloc $'prj-1\nx')"
+	assert_failure 1
+	assert_error_type InvalidSpecification
+	assert [ ! -e "$BATS_TEST_TMPDIR/curl.args" ]
+	run api_log .method
+	assert_output POST
+}
+
+@test "deallocate refuses an id with a trailing newline, and calls nothing" {
+	allocate climate-lab
+	assert_success
+	log_curl
+	hca_dispatch ResourceDeallocateV1 "$(hca_payload_dealloc $'prj-1\n')"
+	assert_failure 1
+	assert_error_type InvalidSpecification
+	assert [ ! -e "$BATS_TEST_TMPDIR/curl.args" ]
+	run api_log .method
+	assert_output POST
 }
 
 @test "no REST_API_URL: ConfigurationError" {

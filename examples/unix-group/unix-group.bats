@@ -34,6 +34,16 @@ sandbox_group() {	# sandbox_group NAME: its line in the sandbox's group file
 	grep "^$1:" "$SANDBOX/etc/group"
 }
 
+log_privileged() {	# groupadd, groupdel and setquota through a fake sudo that logs them
+	cat > "$BATS_TEST_TMPDIR/fake-sudo" <<EOF
+#!/bin/sh
+echo "\$1" >> "$BATS_TEST_TMPDIR/sudo.calls"
+exec "\$@"
+EOF
+	chmod 755 "$BATS_TEST_TMPDIR/fake-sudo"
+	export UNIX_GROUP_SUDO=$BATS_TEST_TMPDIR/fake-sudo
+}
+
 allocate() {	# allocate NAME QUOTA_GB [ARGS...]
 	local name=$1 quota=$2
 	shift 2
@@ -74,13 +84,7 @@ EOF
 }
 
 @test "privileged commands run through UNIX_GROUP_SUDO" {
-	cat > "$BATS_TEST_TMPDIR/fake-sudo" <<EOF
-#!/bin/sh
-echo "\$1" >> "$BATS_TEST_TMPDIR/sudo.calls"
-exec "\$@"
-EOF
-	chmod 755 "$BATS_TEST_TMPDIR/fake-sudo"
-	export UNIX_GROUP_SUDO=$BATS_TEST_TMPDIR/fake-sudo
+	log_privileged
 	allocate climate 5
 	assert_success
 	hca_dispatch ResourceDeallocateV1 "$(hca_payload_dealloc hca_test_climate)"
@@ -122,6 +126,30 @@ EOF
 	assert_output 'root:x:0:'
 }
 
+@test "a name with a newline inside is InvalidSpecification, and nothing is made" {
+	log_privileged
+	allocate 'lab\nadmin' 50
+	assert_failure 1
+	assert_error_type InvalidSpecification
+	assert_error_message --partial "name must be"
+	assert [ ! -e "$BATS_TEST_TMPDIR/sudo.calls" ]
+	assert [ ! -e "$UNIX_GROUP_STATE" ]
+	run cat "$SANDBOX/etc/group"
+	assert_output 'root:x:0:'
+}
+
+@test "a name with a trailing newline is InvalidSpecification, and nothing is made" {
+	log_privileged
+	allocate 'lab\n' 50
+	assert_failure 1
+	assert_error_type InvalidSpecification
+	assert_error_message --partial "name must be"
+	assert [ ! -e "$BATS_TEST_TMPDIR/sudo.calls" ]
+	assert [ ! -e "$UNIX_GROUP_STATE" ]
+	run cat "$SANDBOX/etc/group"
+	assert_output 'root:x:0:'
+}
+
 @test "a quota of 0 GB is InvalidSpecification" {
 	allocate climate 0
 	assert_error_type InvalidSpecification
@@ -156,6 +184,28 @@ EOF
 	assert_error_type InvalidSpecification
 	run sandbox_group root
 	assert_success
+}
+
+@test "deallocate refuses an id with a newline inside, and removes nothing" {
+	echo 'hca_test_lab:x:1234:' >> "$SANDBOX/etc/group"
+	log_privileged
+	hca_dispatch ResourceDeallocateV1 "$(hca_payload_dealloc $'hca_test_lab\nroot')"
+	assert_failure 1
+	assert_error_type InvalidSpecification
+	assert [ ! -e "$BATS_TEST_TMPDIR/sudo.calls" ]
+	run cat "$SANDBOX/etc/group"
+	assert_output $'root:x:0:\nhca_test_lab:x:1234:'
+}
+
+@test "deallocate refuses an id with a trailing newline, and removes nothing" {
+	echo 'hca_test_lab:x:1234:' >> "$SANDBOX/etc/group"
+	log_privileged
+	hca_dispatch ResourceDeallocateV1 "$(hca_payload_dealloc $'hca_test_lab\n')"
+	assert_failure 1
+	assert_error_type InvalidSpecification
+	assert [ ! -e "$BATS_TEST_TMPDIR/sudo.calls" ]
+	run cat "$SANDBOX/etc/group"
+	assert_output $'root:x:0:\nhca_test_lab:x:1234:'
 }
 
 @test "the hooks are shellcheck-clean" {
