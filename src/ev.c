@@ -5,9 +5,14 @@
  * that an fd closed and reused by a callback within one round never receives
  * the old fd's events.  Timers are a short array scanned for the earliest;
  * a few hundred at most are armed at once (three per running hook).
- * Signals arrive on a signalfd; SIGCHLD reaps in a waitpid loop and hands
- * each status to whoever watches that pid.  Unwatched children (orphans
- * re-parented to us as PID 1 or subreaper) are reaped and forgotten.
+ * Signals arrive on a signalfd.  On SIGCHLD, a watched child's status is
+ * read with waitid(WNOWAIT) and handed to its watcher, but the child stays a
+ * zombie until the watcher releases it: while it is one, its pid cannot be
+ * taken by a new process, so its process group's number (the pid of a hook,
+ * which leads its own group) still names that group and nobody else's when
+ * the watcher signals it after the exit.  (A pidfd would not do: it signals
+ * one process, not a group.)  Unwatched children (orphans re-parented to us
+ * as PID 1 or subreaper) are reaped and forgotten.
  */
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -34,6 +39,7 @@ struct child {
 	pid_t		 pid;
 	ev_child_fn	*fn;
 	void		*arg;
+	int		 exited;	/* reported; a zombie until released */
 };
 
 #define NSIGS	65
@@ -53,6 +59,7 @@ static struct {
 	void		 *sigarg[NSIGS];
 	int		  sigfd;
 	sigset_t	  sigmask;
+	int		  reap_again;	/* a zombie was released */
 } ev;
 
 static void	 ev_on_signalfd(int, int, void *);
@@ -60,17 +67,28 @@ static void	 ev_on_signalfd(int, int, void *);
 int
 ev_init(void)
 {
+	static const int caught[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 	struct sigaction sa;
+	size_t		 i;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		return -1;
 
+	/*
+	 * A signal that is ignored is discarded, blocked or not, so the
+	 * signalfd would never see it; an ignored SIGCHLD moreover makes the
+	 * kernel reap children itself.  Whoever started us may have left any
+	 * of them ignored (nohup, some supervisors): take them back.
+	 */
+	sa.sa_handler = SIG_DFL;
 	sigemptyset(&ev.sigmask);
-	sigaddset(&ev.sigmask, SIGCHLD);
-	sigaddset(&ev.sigmask, SIGTERM);
-	sigaddset(&ev.sigmask, SIGINT);
-	sigaddset(&ev.sigmask, SIGHUP);
+	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++) {
+		if (sigaction(caught[i], &sa, NULL) == -1)
+			return -1;
+		sigaddset(&ev.sigmask, caught[i]);
+	}
 	if (sigprocmask(SIG_BLOCK, &ev.sigmask, NULL) == -1)
 		return -1;
 	ev.sigfd = signalfd(-1, &ev.sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -203,45 +221,90 @@ ev_child(pid_t pid, ev_child_fn *fn, void *arg)
 	ev.children[ev.nchildren].pid = pid;
 	ev.children[ev.nchildren].fn = fn;
 	ev.children[ev.nchildren].arg = arg;
+	ev.children[ev.nchildren].exited = 0;
 	ev.nchildren++;
 	return 0;
 }
 
-void
-ev_child_forget(pid_t pid)
+static int
+child_find(pid_t pid)
 {
 	int	 i;
 
 	for (i = 0; i < ev.nchildren; i++)
-		if (ev.children[i].pid == pid) {
-			ev.children[i] = ev.children[--ev.nchildren];
-			return;
-		}
+		if (ev.children[i].pid == pid)
+			return i;
+	return -1;
+}
+
+void
+ev_child_release(pid_t pid)
+{
+	int	 i;
+
+	if ((i = child_find(pid)) == -1)
+		return;
+	if (ev.children[i].exited) {
+		while (waitpid(pid, NULL, WNOHANG) == -1 && errno == EINTR)
+			;
+		ev.reap_again = 1;	/* orphans may wait behind it */
+	}
+	/* Not exited: from now on an orphan like any other. */
+	ev.children[i] = ev.children[--ev.nchildren];
+}
+
+/* The wait status that waitpid() would have given for si. */
+static int
+wstatus_of(const siginfo_t *si)
+{
+	switch (si->si_code) {
+	case CLD_EXITED:
+		return (si->si_status & 0xff) << 8;
+	case CLD_DUMPED:
+		return (si->si_status & 0x7f) | 0x80;
+	default:
+		return si->si_status & 0x7f;
+	}
 }
 
 void
 ev_reap(void)
 {
-	struct child	 c;
-	pid_t		 pid;
-	int		 st, i;
+	struct child	*c;
+	siginfo_t	 si;
+	int		 i;
 
+	ev.reap_again = 0;
+	/* Watched children: report, keep the zombie (see the top). */
+	for (i = 0; i < ev.nchildren; i++) {
+		c = &ev.children[i];
+		if (c->exited)
+			continue;
+		si.si_pid = 0;
+		if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG |
+		    WNOWAIT) == -1 || si.si_pid != c->pid)
+			continue;
+		c->exited = 1;
+		c->fn(c->pid, wstatus_of(&si), c->arg);
+		i = -1;		/* the callback may have changed the table */
+	}
+	/*
+	 * Orphans.  waitid() names the first child that has exited; a held
+	 * zombie there hides those behind it until it is released.
+	 */
 	for (;;) {
-		pid = waitpid(-1, &st, WNOHANG);
-		if (pid == -1 && errno == EINTR)
-			continue;
-		if (pid <= 0)
-			break;		/* 0: none left exited; ECHILD: none */
-		for (i = 0; i < ev.nchildren; i++)
-			if (ev.children[i].pid == pid)
-				break;
-		if (i == ev.nchildren) {
-			log_debug(NULL, "reaped orphan pid %d", (int)pid);
-			continue;
+		si.si_pid = 0;
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;		/* ECHILD: no children at all */
 		}
-		c = ev.children[i];
-		ev.children[i] = ev.children[--ev.nchildren];
-		c.fn(pid, st, c.arg);
+		if (si.si_pid == 0 || child_find(si.si_pid) != -1)
+			break;
+		while (waitpid(si.si_pid, NULL, WNOHANG) == -1 &&
+		    errno == EINTR)
+			;
+		log_debug(NULL, "reaped orphan pid %d", (int)si.si_pid);
 	}
 }
 
@@ -328,5 +391,7 @@ ev_run_once(int64_t max_ms)
 		} else
 			i++;
 	}
+	if (ev.reap_again)
+		ev_reap();
 	return 0;
 }

@@ -33,9 +33,14 @@ int	 ev_timer_at(struct ev_timer *, int64_t when);
 void	 ev_timer_stop(struct ev_timer *);
 
 void	 ev_signal(int sig, ev_signal_fn *, void *);
+/*
+ * Watch a child: fn gets its status once it has exited, but the child stays
+ * a zombie (its pid and process group number not reusable) until
+ * ev_child_release().  Released before it exits, it is reaped as an orphan.
+ */
 int	 ev_child(pid_t, ev_child_fn *, void *);
-void	 ev_child_forget(pid_t);
-/* Reap every exited child now (also called on SIGCHLD). */
+void	 ev_child_release(pid_t);
+/* Report exited children and reap orphans now (also done on SIGCHLD). */
 void	 ev_reap(void);
 
 /* One round: wait at most max_ms (-1: until something happens), dispatch. */

@@ -7,7 +7,13 @@
  * grandchild that keeps the pipes open after the hook has exited gets the
  * grace period, then its process group is killed and the run ends with what
  * was read.  The time limit sends SIGTERM to the whole process group, then
- * SIGKILL after the grace period.
+ * SIGKILL after the grace period.  The hook's process stays a zombie until
+ * the run is over (ev.c), so that its number names its process group for
+ * every signal sent to it, even after it has exited.
+ *
+ * Whatever a hook writes, a callback reads at most one chunk from one pipe,
+ * so the loop keeps its turn: time limits, other hooks, the broker and
+ * signals are served between any two reads.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -29,8 +35,8 @@
 #include "util.h"
 
 #define STDERR_LINE_MAX		4096		/* longer lines are split */
-#define STDERR_LOG_MAX		(1024 * 1024)	/* per run; the rest dropped */
-#define IO_CHUNK		65536
+#define STDERR_LOG_MAX		(1024 * 1024)	/* log bytes a run; see below */
+#define IO_CHUNK		65536		/* one read per callback */
 
 enum phase {
 	PH_RUN,			/* waiting for the deadline */
@@ -44,8 +50,11 @@ struct hook {
 	int		 fd_in, fd_out, fd_err;
 	const char	*in;
 	size_t		 in_len, in_off;
-	struct buf	 out, err;
-	size_t		 err_logged;
+	struct buf	 out;
+	char		 line[STDERR_LINE_MAX];	/* stderr's unfinished line */
+	size_t		 line_len;
+	size_t		 err_used;	/* of STDERR_LOG_MAX */
+	int		 err_over;	/* used up; said so */
 	size_t		 max_output;
 	int		 wstatus;
 	int		 exited;
@@ -57,13 +66,10 @@ struct hook {
 	struct logctx	 log;
 	hook_done_fn	*done;
 	void		*arg;
-	struct hook	*next;		/* list of running hooks */
 };
 
-static struct hook	*running;
-static int		 nrunning;
-
 static void	 hook_check_done(struct hook *);
+static void	 hook_stderr_end(struct hook *);
 
 /* Is st something only root or we could have written? */
 static int
@@ -142,38 +148,30 @@ close_fd(int *fd)
 	}
 }
 
-/* Signal the hook's process group, unless it can no longer be ours. */
+/*
+ * Signal the hook's process group.  Its leader is not reaped before the run
+ * is over (ev_child_release() in hook_finish()), so the number cannot have
+ * been given to anyone else's group meanwhile.
+ */
 static void
 hook_kill(struct hook *h, int sig)
 {
-	struct hook	*o;
-
-	if (h->exited) {
-		/*
-		 * The leader is reaped: its number names our group only while
-		 * a member is left.  Never hit another running hook's group
-		 * should the number have been reused.
-		 */
-		for (o = running; o; o = o->next)
-			if (o != h && o->pid == h->pid)
-				return;
-	}
 	if (killpg(h->pid, sig) == -1 && errno != ESRCH)
 		log_warn(&h->log, "killpg %d: %s", (int)h->pid,
 		    strerror(errno));
 }
 
+/*
+ * Log one line of the hook's stderr (not an empty one), and charge it to the
+ * run's STDERR_LOG_MAX: what it took in the log, or what it took to read it,
+ * newline included, if that is more (an empty line, or the level is off).
+ */
 static void
-hook_unlink(struct hook *h)
+log_line(struct hook *h, const char *s, size_t n)
 {
-	struct hook	**pp;
+	size_t	 w = n ? logbytes(LL_INFO, &h->log, "hook: ", s, n) : 0;
 
-	for (pp = &running; *pp; pp = &(*pp)->next)
-		if (*pp == h) {
-			*pp = h->next;
-			nrunning--;
-			return;
-		}
+	h->err_used += w > n + 1 ? w : n + 1;
 }
 
 static void
@@ -185,8 +183,9 @@ hook_finish(struct hook *h)
 	close_fd(&h->fd_out);
 	close_fd(&h->fd_err);
 	ev_timer_stop(&h->timer);
-	if (h->err.len)
-		logbytes(LL_INFO, &h->log, "hook: ", h->err.data, h->err.len);
+	/* No signal is sent after this: the zombie may go. */
+	ev_child_release(h->pid);
+	hook_stderr_end(h);
 
 	memset(&r, 0, sizeof(r));
 	if (h->exec_errno) {
@@ -207,10 +206,8 @@ hook_finish(struct hook *h)
 	r.out_len = h->out.len;
 	r.elapsed_ms = now_ms() - h->started;
 
-	hook_unlink(h);
 	h->done(&r, h->arg);
 	buf_free(&h->out);
-	buf_free(&h->err);
 	free(h);
 }
 
@@ -325,34 +322,59 @@ hook_on_stdin(int fd, int revents, void *arg)
 	close_fd(&h->fd_in);
 }
 
-/* Log complete stderr lines; at EOF (final) the rest too. */
+/*
+ * Log what a hook wrote to stderr, line by line, looking at each byte once:
+ * a line is logged from the chunk itself, and only a line cut by the end of
+ * a read waits in h->line.  Once a run's lines have taken STDERR_LOG_MAX
+ * bytes of log (log_line()), the rest of its stderr is read and dropped.
+ */
 static void
-hook_log_stderr(struct hook *h, int final)
+hook_stderr(struct hook *h, const char *p, size_t n)
 {
-	char	*nl;
-	size_t	 n;
+	const char	*nl;
+	size_t		 len, take;
 
-	while (h->err.len) {
-		nl = memchr(h->err.data, '\n', h->err.len);
-		if (nl)
-			n = (size_t)(nl - h->err.data);
-		else if (h->err.len >= STDERR_LINE_MAX || final)
-			n = h->err.len > STDERR_LINE_MAX ? STDERR_LINE_MAX :
-			    h->err.len;
-		else
-			return;
-		if (n > STDERR_LINE_MAX)
-			n = STDERR_LINE_MAX;
-		if (h->err_logged < STDERR_LOG_MAX) {
-			logbytes(LL_INFO, &h->log, "hook: ", h->err.data, n);
-			h->err_logged += n;
-			if (h->err_logged >= STDERR_LOG_MAX)
-				log_warn(&h->log, "hook stderr over %d bytes; "
-				    "the rest is not logged", STDERR_LOG_MAX);
+	while (n && h->err_used < STDERR_LOG_MAX) {
+		nl = memchr(p, '\n', n);
+		len = nl ? (size_t)(nl - p) : n;
+		if (h->line_len + len >= STDERR_LINE_MAX) {
+			/* Too long for one line: log it in pieces. */
+			take = STDERR_LINE_MAX - h->line_len;
+			memcpy(h->line + h->line_len, p, take);
+			log_line(h, h->line, STDERR_LINE_MAX);
+			h->line_len = 0;
+			p += take;
+			n -= take;
+			continue;
 		}
-		buf_consume(&h->err, nl && n == (size_t)(nl - h->err.data) ?
-		    n + 1 : n);
+		if (nl == NULL) {
+			memcpy(h->line + h->line_len, p, len);
+			h->line_len += len;
+			break;
+		}
+		if (h->line_len) {
+			memcpy(h->line + h->line_len, p, len);
+			log_line(h, h->line, h->line_len + len);
+			h->line_len = 0;
+		} else
+			log_line(h, p, len);
+		p += len + 1;
+		n -= len + 1;
 	}
+	if (n && !h->err_over) {
+		h->err_over = 1;
+		log_warn(&h->log, "hook stderr reached its limit of %d bytes; "
+		    "the rest is not logged", STDERR_LOG_MAX);
+	}
+}
+
+/* stderr is closed: its last line, if it had no newline. */
+static void
+hook_stderr_end(struct hook *h)
+{
+	if (h->err_used < STDERR_LOG_MAX)
+		log_line(h, h->line, h->line_len);
+	h->line_len = 0;
 }
 
 static void
@@ -364,48 +386,36 @@ hook_on_output(int fd, int revents, void *arg)
 	int		 is_out = fd == h->fd_out;
 
 	(void)revents;
-	for (;;) {
-		r = read(fd, chunk, sizeof(chunk));
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1 && errno == EAGAIN)
-			return;
-		if (r <= 0) {
-			if (r == -1)
-				log_warn(&h->log, "reading hook %s: %s",
-				    is_out ? "stdout" : "stderr",
-				    strerror(errno));
-			if (is_out) {
-				close_fd(&h->fd_out);
-			} else {
-				hook_log_stderr(h, 1);
-				close_fd(&h->fd_err);
-			}
-			hook_check_done(h);
-			return;
+	while ((r = read(fd, chunk, sizeof(chunk))) == -1 && errno == EINTR)
+		;
+	if (r == -1 && errno == EAGAIN)
+		return;
+	if (r <= 0) {
+		if (r == -1)
+			log_warn(&h->log, "reading hook %s: %s",
+			    is_out ? "stdout" : "stderr", strerror(errno));
+		if (is_out)
+			close_fd(&h->fd_out);
+		else {
+			hook_stderr_end(h);
+			close_fd(&h->fd_err);
 		}
-		if (is_out) {
-			if (h->out.len + (size_t)r > h->max_output) {
-				log_warn(&h->log, "hook stdout over %zu bytes;"
-				    " stopping it", h->max_output);
-				h->too_big = 1;
-				close_fd(&h->fd_out);
-				hook_terminate(h);
-				hook_check_done(h);
-				return;
-			}
-			if (buf_append(&h->out, chunk, (size_t)r) == -1)
-				goto nomem;
-		} else {
-			if (buf_append(&h->err, chunk, (size_t)r) == -1)
-				goto nomem;
-			hook_log_stderr(h, 0);
-		}
+		hook_check_done(h);
+		return;
 	}
-nomem:
-	log_error(&h->log, "out of memory reading hook output");
+	if (!is_out) {
+		hook_stderr(h, chunk, (size_t)r);
+		return;
+	}
+	if (h->out.len + (size_t)r > h->max_output) {
+		log_warn(&h->log, "hook stdout over %zu bytes; stopping it",
+		    h->max_output);
+	} else if (buf_append(&h->out, chunk, (size_t)r) == 0)
+		return;
+	else
+		log_error(&h->log, "out of memory reading hook output");
 	h->too_big = 1;
-	close_fd(is_out ? &h->fd_out : &h->fd_err);
+	close_fd(&h->fd_out);
 	hook_terminate(h);
 	hook_check_done(h);
 }
@@ -430,25 +440,53 @@ reset_reserved(int sig)
 }
 
 /*
+ * What the child needs to know and may not find out itself, learnt once, at
+ * the first hook (the agent changes neither after start-up).
+ *
  * exec(2) resets caught signals but keeps ignored ones, so a hook needs only
- * those reset that the agent ignores.  They are found once, at the first
- * hook (the agent changes no disposition after ev_init()): resetting all
- * NSIG of them in every child cost 4 % of the throughput with a trivial hook
- * (bench/).  glibc will not tell about 32 and 33: those are always reset.
+ * those reset that the agent ignores: resetting all NSIG of them in every
+ * child cost 4 % of the throughput with a trivial hook (bench/).  glibc will
+ * not tell about 32 and 33: those are always reset.
+ *
+ * fd_limit bounds the descriptors close_from() closes one by one.
  */
 static char	 sig_reset[NSIG];
-static int	 sig_reset_known;
+static int	 fd_limit;
+static int	 spawn_known;
 
 static void
-find_ignored(void)
+spawn_init(void)
 {
 	struct sigaction sa;
+	struct rlimit	 rl;
 	int		 sig;
 
 	for (sig = 1; sig < NSIG; sig++)
 		sig_reset[sig] = sigaction(sig, NULL, &sa) == -1 ||
 		    sa.sa_handler == SIG_IGN;
-	sig_reset_known = 1;
+	fd_limit = 1 << 20;		/* the kernel's default nr_open */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1 << 20)
+		fd_limit = (int)rl.rlim_cur;
+	spawn_known = 1;
+}
+
+/*
+ * Close every descriptor from lo up, in the child.  close_range(2) itself,
+ * not libbsd's closefrom(): that falls back to opendir() and malloc() when
+ * the call fails (kernels before 5.9, seccomp filters), which a vfork child
+ * must not do.  The fallback here is close() of every number in turn.
+ */
+static void
+close_from(int lo)
+{
+	int	 fd;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned)lo, ~0U, 0) == 0)
+		return;
+#endif
+	for (fd = lo; fd < fd_limit; fd++)
+		(void)close(fd);
 }
 
 /*
@@ -477,7 +515,7 @@ child(const struct hook_spec *s, int in, int out, int errfd, int note)
 			goto fail;
 		note = 3;
 	}
-	closefrom(4);
+	close_from(4);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
@@ -582,8 +620,8 @@ hook_start(const struct hook_spec *s, hook_done_fn *done, void *arg)
 	h->phase = PH_RUN;
 	ev_timer_init(&h->timer, hook_on_timer, h);
 
-	if (!sig_reset_known)
-		find_ignored();
+	if (!spawn_known)
+		spawn_init();
 	if ((h->pid = spawn(s, p_in[0], p_out[1], p_err[1], p_note[1])) == -1)
 		goto fail;
 	close(p_in[0]);
@@ -607,7 +645,7 @@ hook_start(const struct hook_spec *s, hook_done_fn *done, void *arg)
 		/* Cannot watch it: do not leave it running unwatched. */
 		e = errno;
 		killpg(h->pid, SIGKILL);
-		ev_child_forget(h->pid);
+		ev_child_release(h->pid);
 		close_fd(&h->fd_in);
 		close_fd(&h->fd_out);
 		close_fd(&h->fd_err);
@@ -625,9 +663,6 @@ hook_start(const struct hook_spec *s, hook_done_fn *done, void *arg)
 		    ev_fd_add(h->fd_in, POLLOUT, hook_on_stdin, h) == -1)
 			close_fd(&h->fd_in);
 	}
-	h->next = running;
-	running = h;
-	nrunning++;
 	log_debug(&h->log, "hook %s started, pid %d", s->path, (int)h->pid);
 	return h;
 
@@ -644,8 +679,3 @@ fail:
 	return NULL;
 }
 
-int
-hook_running(void)
-{
-	return nrunning;
-}

@@ -67,6 +67,5 @@ typedef void	 hook_done_fn(const struct hook_result *, void *arg);
 struct hook	*hook_start(const struct hook_spec *, hook_done_fn *, void *);
 /* Terminate a running hook now (TERM, grace, KILL); done is still called. */
 void		 hook_terminate(struct hook *);
-int		 hook_running(void);
 
 #endif

@@ -178,7 +178,8 @@ put_field(struct buf *b, const char *key, const char *val, size_t n)
 	put_value(b, val, n);
 }
 
-static void
+/* Write one line; the bytes it took in the log. */
+static size_t
 emit(enum loglevel level, const struct logctx *c, const char *msg, size_t n)
 {
 	struct buf	 b = { NULL, 0, 0 };
@@ -207,7 +208,7 @@ emit(enum loglevel level, const struct logctx *c, const char *msg, size_t n)
 		buf_append(&b, "}", 1);
 	if (buf_append(&b, "\n", 1) == -1) {
 		buf_free(&b);
-		return;
+		return 0;
 	}
 	/* One write per line, so that concurrent writers do not interleave. */
 	for (off = 0; off < b.len; off += (size_t)w)
@@ -217,6 +218,7 @@ emit(enum loglevel level, const struct logctx *c, const char *msg, size_t n)
 		else if (w < 0)
 			w = 0;
 	buf_free(&b);
+	return off;
 }
 
 void
@@ -238,16 +240,18 @@ logmsg(enum loglevel level, const struct logctx *c, const char *fmt, ...)
 	emit(level, c, msg, (size_t)n);
 }
 
-void
+size_t
 logbytes(enum loglevel level, const struct logctx *c, const char *prefix,
     const char *s, size_t n)
 {
 	struct buf	 b = { NULL, 0, 0 };
+	size_t		 w = 0;
 
 	if (!log_enabled(level))
-		return;
+		return 0;
 	if (buf_append(&b, prefix, strlen(prefix)) == 0 &&
 	    buf_append(&b, s, n) == 0)
-		emit(level, c, b.data, b.len);
+		w = emit(level, c, b.data, b.len);
 	buf_free(&b);
+	return w;
 }

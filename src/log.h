@@ -21,8 +21,11 @@ int	 log_enabled(enum loglevel);
 
 void	 logmsg(enum loglevel, const struct logctx *, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
-/* Log a byte string that may hold anything, as the message itself. */
-void	 logbytes(enum loglevel, const struct logctx *, const char *prefix,
+/*
+ * Log a byte string that may hold anything, as the message itself; returns
+ * the bytes written to the log (0 if the level is off).
+ */
+size_t	 logbytes(enum loglevel, const struct logctx *, const char *prefix,
 	    const char *, size_t);
 
 #define log_error(c, ...)	logmsg(LL_ERROR, (c), __VA_ARGS__)

@@ -433,3 +433,50 @@ assert_agent_exits_within() {
 	assert_success
 	assert_reply .payload.id id-after-freeze
 }
+
+@test "a hook flooding stderr holds up neither other requests nor its own time limit" {
+	mkhook ResourceAllocateV1/FloodSpecV1 <<'EOF2'
+#!/bin/sh
+exec yes ab >&2
+EOF2
+	agent_start --declare --heartbeat 2 -c 2 -t 4
+	"$HCA_PORTAL" -w 30 -i flood-1 <<<'{"type":"FloodSpecV1"}' >"$BATS_TEST_TMPDIR/flood" 2>&1 &
+	flood=$!
+	wait_log "$AGENT_LOG" 'corr=flood-1 .*msg="running' 10
+	clock_start
+	portal -w 10 -i quick-1 <<<'{"type":"X"}'
+	ms=$(elapsed_ms)
+	assert_success
+	assert_reply .payload.id id-quick-1
+	wait "$flood" || true
+	run jq -r .payload.type "$BATS_TEST_TMPDIR/flood"
+	assert_output Timeout
+	took=$(sed -n 's/.*corr=flood-1 .*msg="hook timed out after \([0-9]*\) ms".*/\1/p' "$AGENT_LOG")
+	bytes=$(wc -c < "$AGENT_LOG")
+	echo "other request answered in $ms ms; flood stopped after $took ms (limit 4000); log $bytes bytes" >&3
+	assert [ "$ms" -lt 2000 ]
+	assert [ "$took" -lt 5000 ]
+	assert [ "$bytes" -lt $((2 * 1024 * 1024)) ]
+	assert_equal "$(count_log "$AGENT_LOG" 'connection lost')" 0
+}
+
+@test "started with SIGCHLD and SIGTERM ignored: hooks are seen to end, SIGTERM stops it" {
+	# As some supervisors and shells leave them; exec keeps SIG_IGN.
+	perl -e '$SIG{CHLD} = $SIG{TERM} = "IGNORE"; exec @ARGV' \
+	    "$HCA_EXEC" -H "$HOOKS" --declare >>"$AGENT_LOG" 2>&1 3>&- &
+	AGENT_PID=$!
+	wait_log "$AGENT_LOG" 'msg="consuming' 15
+	portal -w 10 -i ign-1 <<<'{"type":"X"}'
+	assert_success
+	assert_reply .payload.id id-ign-1
+	kill -TERM "$AGENT_PID"
+	for _ in $(seq 1 100); do
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	alive=0
+	kill -0 "$AGENT_PID" 2>/dev/null && alive=1 && kill -KILL "$AGENT_PID"
+	AGENT_PID=
+	assert_equal "$alive" 0
+	assert grep -q 'msg=stopped' "$AGENT_LOG"
+}

@@ -434,6 +434,25 @@ EOF
 	assert_log 'msg="hook: fds=0 1 2"'
 }
 
+@test "process: with close_range(2) failing, fds are closed without opendir in the child" {
+	# As on kernels before 5.9 or under a seccomp filter.  Between vfork()
+	# and exec the child may not call opendir() or malloc().
+	[ -x "$BATS_FILE_TMPDIR/probe" ] || fail "the probe was not built (tools/deps installs cc)"
+	mkdir -p "$HOOKS/$A"
+	cp "$BATS_FILE_TMPDIR/probe" "$HOOKS/$A/default"
+	chmod 755 "$HOOKS/$A/default"
+	exec 5</dev/null 9>/dev/null
+	run --separate-stderr strace -f -qq -o "$BATS_TEST_TMPDIR/trace" \
+	    -e trace=close_range,openat,getdents64 -e inject=close_range:error=ENOSYS \
+	    "$HCA_EXEC" -n $A -H "$HOOKS" <<<'{}'
+	exec 5<&- 9>&-
+	assert_success
+	assert_log 'msg="hook: fds=0 1 2"'
+	assert grep -q 'close_range.*ENOSYS' "$BATS_TEST_TMPDIR/trace"
+	run grep -E '/proc/self/fd|getdents64' "$BATS_TEST_TMPDIR/trace"
+	assert_output ''
+}
+
 @test "process: a shell hook sees no descriptor but 0, 1, 2 and its script" {
 	# ls runs as a child, and bash redirects in the child: ls lists the
 	# shell's own table, as it is between commands.

@@ -81,10 +81,18 @@ count_log() {
 	grep -Ec "$2" "$1" || true
 }
 
+# agent_stop [PID]: SIGTERM, and SIGKILL if it has not stopped within 60 s,
+# so that an agent that lost its signals fails its test instead of hanging
+# the suite.
 agent_stop() {
-	local pid=${1:-${AGENT_PID:-}}
+	local pid=${1:-${AGENT_PID:-}} i
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null
 }
 
