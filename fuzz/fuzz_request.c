@@ -38,13 +38,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 /*
  * s is what request_parse() copied out of member key of o: NULL when the
  * member is absent or null, else the very same bytes (no NUL cut short),
- * UTF-8, at most max bytes.  Consumes o.
+ * UTF-8 without control, separator or bidirectional characters, at most max
+ * bytes.  Consumes o.
  */
 static void
 check_member(jv o, const char *key, const char *s, size_t max)
 {
 	jv	 v = jv_invalid();
-	size_t	 n;
+	size_t	 n, i, l;
 
 	if (jv_get_kind(o) == JV_KIND_OBJECT)
 		v = jv_object_get(jv_copy(o), jv_string(key));
@@ -58,6 +59,11 @@ check_member(jv o, const char *key, const char *s, size_t max)
 	if (s == NULL)
 		abort();
 	n = strlen(s);
+	for (i = 0; i < n; i += l)
+		if ((l = ref_utf8_seq((const unsigned char *)s + i, n - i)) ==
+		    0 || ref_cp_unsafe(ref_utf8_cp((const unsigned char *)s + i,
+		    l)))
+			abort();
 	if (n > max || !ref_utf8_valid(s, n, 0) ||
 	    n != (size_t)jv_string_length_bytes(jv_copy(v)) ||
 	    memcmp(s, jv_string_value(v), n) != 0)

@@ -88,8 +88,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct logctx		 lc;
 	struct reply		 r;
 	const char		*corr, *s, *t;
-	char			*out;
-	size_t			 n, tn, i, j;
+	char			*out, *clean;
+	size_t			 n, tn, i, j, l, q, cn;
+	unsigned long		 cp;
 	jv			 hs, ht, d;
 	int			 end;
 
@@ -106,7 +107,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* stdout as hook.c hands it over: NUL-terminated. */
 	n = size - 2;
-	if ((out = malloc(n + 1)) == NULL)
+	if ((out = malloc(n + 1)) == NULL || (clean = malloc(n + 1)) == NULL)
 		return 0;
 	memcpy(out, data + 2, n);
 	out[n] = '\0';
@@ -136,6 +137,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!name_valid(t, tn) || n == 0 || !ref_utf8_valid(s, n, 1) ||
 		    ref_utf8_count(s, n) > MESSAGE_MAX)
 			abort();
+		/* No unsafe character in a message but newline and tab. */
+		for (q = 0; q < n; q += l) {
+			l = ref_utf8_seq((const unsigned char *)s + q, n - q);
+			cp = ref_utf8_cp((const unsigned char *)s + q, l);
+			if (ref_cp_unsafe(cp) && cp != '\n' && cp != '\t')
+				abort();
+		}
 		if (jv_object_length(jv_copy(r.body)) != 2)
 			abort();
 		switch (end) {
@@ -170,12 +178,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			/*
 			 * Text that is not a JSON object or string, if UTF-8:
-			 * the message is the text, cut to MESSAGE_MAX.
+			 * the message is the text without unsafe characters
+			 * (newline and tab kept), cut to MESSAGE_MAX.
 			 */
 			if (i < j && out[i] != '{' && out[i] != '"' &&
 			    ref_utf8_valid(out + i, j - i, 1) &&
-			    (n > j - i || memcmp(s, out + i, n) != 0 ||
-			    (n < j - i && ref_utf8_count(s, n) != MESSAGE_MAX)))
+			    (cn = ref_clean(out + i, j - i, clean)) > 0 &&
+			    (n > cn || memcmp(s, clean, n) != 0 ||
+			    (n < cn && ref_utf8_count(s, n) != MESSAGE_MAX)))
 				abort();
 			break;
 		}
@@ -190,12 +200,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s = member(r.body, k->field, &hs, &n);
 		if (n == 0 || !ref_utf8_valid(s, n, 0))
 			abort();
-		/* No control character: C0, DEL, C1 (0xc2 0x80-0x9f). */
-		for (i = 0; i < n; i++)
-			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
-			    ((unsigned char)s[i] == 0xc2 && i + 1 < n &&
-			    (unsigned char)s[i + 1] < 0xa0))
+		/* No control, separator or bidirectional character. */
+		for (q = 0; q < n; q += l) {
+			l = ref_utf8_seq((const unsigned char *)s + q, n - q);
+			if (ref_cp_unsafe(ref_utf8_cp(
+			    (const unsigned char *)s + q, l)))
 				abort();
+		}
 		if (strcmp(k->field, "id") == 0 && n > ID_MAX)
 			abort();
 		jv_free(hs);
@@ -215,5 +226,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	reply_free(&r);
 	free(out);
+	free(clean);
 	return 0;
 }

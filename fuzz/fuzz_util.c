@@ -1,9 +1,10 @@
 /*
  * fuzz_util.c: libFuzzer target for the parsers in util.c: parse_seconds(),
- * utf8_valid(), utf8_prefix() and name_valid(), each against a reference
- * written here from its specification; json_strings_placed() against
- * libjq (it must pass whatever libjq parses, and what it passes must not
- * make libjq leak).
+ * utf8_valid(), utf8_prefix(), name_valid(), text_plain() and text_clean(),
+ * each against a reference written here from its specification;
+ * json_text_ok() against libjq (it must pass whatever libjq parses that
+ * holds no control byte but white space, and what it passes must not make
+ * libjq leak).
  *
  * Input: one byte that picks the max of utf8_prefix(), then the text.
  */
@@ -64,7 +65,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const unsigned char	*p;
 	char			*s;
-	size_t			 n, max, i, l, count, cut;
+	size_t			 n, max, i, l, count, cut, cn;
+	char			*c, *c2;
+	int			 plain, controls;
 	int64_t			 got;
 	__int128		 want;
 	jv			 v;
@@ -107,15 +110,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (got != want && !(got == -1 && want > 100000000000000LL))
 		abort();
 
+	/* text_plain: UTF-8 without NUL or an unsafe character. */
+	for (i = 0, plain = 1; i < n && plain; i += l)
+		plain = (l = ref_utf8_seq(p + i, n - i)) != 0 &&
+		    !ref_cp_unsafe(ref_utf8_cp(p + i, l));
+	if (text_plain(s, n) != plain)
+		abort();
+
+	/* text_clean: the same bytes as the reference's, in place. */
+	if ((c = malloc(n + 1)) == NULL || (c2 = malloc(n + 1)) == NULL)
+		abort();
+	memcpy(c, s, n);
+	cn = text_clean(c, n);
+	if (cn != ref_clean(s, n, c2) || memcmp(c, c2, cn) != 0)
+		abort();
+	free(c);
+	free(c2);
+
 	/*
-	 * json_strings_placed: never refuses one JSON value (libjq stops
-	 * at an RS byte, 0x1e, and may then accept what follows it); what
-	 * it passes, libjq parses without leaking (LeakSanitizer).
+	 * json_text_ok: never refuses one JSON value without a control byte
+	 * but white space; what it passes, libjq parses without leaking
+	 * (LeakSanitizer).
 	 */
-	if (json_strings_placed(s, n)) {
+	for (i = 0, controls = 0; i < n; i++)
+		if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+			controls = 1;
+	if (json_text_ok(s, n)) {
 		v = jv_parse_sized(s, (int)n);
 		jv_free(v);
-	} else if (memchr(s, 0x1e, n) == NULL) {
+	} else if (!controls) {
 		__lsan_disable();	/* libjq leaks on just these */
 		v = jv_parse_sized(s, (int)n);
 		__lsan_enable();

@@ -129,7 +129,10 @@ job_invalid(struct job *j, const char *message)
 	job_error(j, "InvalidRequest", message);
 }
 
-/* Copy a string member of o (kind-checked); 0 ok, -1 wrong kind or bad. */
+/*
+ * Copy a string member of o (kind-checked); 0 ok, -1 wrong kind or too long,
+ * -2 not plain text (text_plain(): it goes into a hook's environment).
+ */
 static int
 get_string(jv o, const char *key, char **out, size_t max)
 {
@@ -142,8 +145,10 @@ get_string(jv o, const char *key, char **out, size_t max)
 	if (jv_get_kind(v) == JV_KIND_STRING) {
 		s = jv_string_value(v);
 		n = (size_t)jv_string_length_bytes(jv_copy(v));
-		if (n > max || memchr(s, '\0', n) != NULL)
+		if (n > max)
 			rc = -1;
+		else if (!text_plain(s, n))
+			rc = -2;
 		else if ((*out = strndup(s, n)) == NULL)
 			rc = -1;
 	} else if (jv_get_kind(v) != JV_KIND_NULL &&
@@ -159,6 +164,7 @@ request_parse(const char *b, size_t len, size_t max, int empty_ok,
 {
 	jv		 body, te;
 	const char	*why = NULL;
+	int		 rc;
 
 	memset(ri, 0, sizeof(*ri));
 	if (len > max)
@@ -167,8 +173,7 @@ request_parse(const char *b, size_t len, size_t max, int empty_ok,
 		return "The request body is not UTF-8 text.";
 	if (len == 0 && empty_ok)
 		return NULL;
-	body = json_strings_placed(b, len) ?
-	    jv_parse_sized(b, (int)len) : jv_invalid();
+	body = json_parse(b, len);
 	if (!jv_is_valid(body)) {
 		jv_free(body);
 		return "The request body is not valid JSON.";
@@ -177,16 +182,21 @@ request_parse(const char *b, size_t len, size_t max, int empty_ok,
 		jv_free(body);
 		return "The request body is not a JSON object.";
 	}
-	if (get_string(body, "type", &ri->rtype, 128) == -1 ||
+	if (get_string(body, "type", &ri->rtype, 128) != 0 ||
 	    (ri->rtype && !name_valid(ri->rtype, strlen(ri->rtype))))
 		why = "The request's resource type is not a valid name.";
 	te = jv_object_get(jv_copy(body), jv_string("target_entity"));
 	if (why == NULL && jv_get_kind(te) == JV_KIND_OBJECT) {
-		if (get_string(te, "user_id_target", &ri->target_user,
-		    TARGET_MAX) == -1 ||
-		    get_string(te, "group_urn_target", &ri->target_group,
-		    TARGET_MAX) == -1)
+		if ((rc = get_string(te, "user_id_target", &ri->target_user,
+		    TARGET_MAX)) == 0)
+			rc = get_string(te, "group_urn_target",
+			    &ri->target_group, TARGET_MAX);
+		if (rc == -1)
 			why = "The request's target_entity is malformed.";
+		else if (rc == -2)
+			why = "The request's target user or group holds "
+			    "control, line-separator or bidirectional "
+			    "characters.";
 	} else if (why == NULL && jv_get_kind(te) != JV_KIND_NULL &&
 	    jv_get_kind(te) != JV_KIND_INVALID)
 		why = "The request's target_entity is not an object.";
@@ -334,14 +344,9 @@ job_run(struct job *j)
 static int
 corr_ok(const char *s)
 {
-	size_t	 i, n = strlen(s);
+	size_t	 n = strlen(s);
 
-	if (n == 0 || n > 255 || !utf8_valid(s, n))
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
+	return n > 0 && n <= 255 && text_plain(s, n);
 }
 
 static void

@@ -225,8 +225,7 @@ journal_get(const void *corr, size_t corrlen, char **type, char **body,
 		why = "truncated or damaged";
 		goto out;
 	}
-	v = json_strings_placed(nl + 1, n) ? jv_parse_sized(nl + 1, (int)n) :
-	    jv_invalid();
+	v = json_parse(nl + 1, n);
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		why = "not a JSON object";
 		goto out;

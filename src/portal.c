@@ -540,10 +540,7 @@ print_reply(struct portal *p)
 	if (p->body.len > INT_MAX || p->type.len > INT_MAX ||
 	    p->rcid.len > INT_MAX)
 		errx(2, "reply too large");
-	/* json_strings_placed(): libjq 1.6 leaks on some invalid JSON. */
-	payload = json_strings_placed(p->body.data ? p->body.data : "",
-	    p->body.len) ? jv_parse_sized(p->body.data ? p->body.data : "",
-	    (int)p->body.len) : jv_invalid();
+	payload = json_parse(p->body.data ? p->body.data : "", p->body.len);
 	if (!jv_is_valid(payload)) {
 		jv_free(payload);
 		payload = jv_string_sized(p->body.data ? p->body.data : "",

@@ -11,6 +11,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "result.h"
@@ -85,24 +86,6 @@ trim(const char **s, size_t *n)
 		(*n)--;
 }
 
-/*
- * One line of printable UTF-8 text, no control characters: neither C0 and
- * DEL nor C1 (U+0080 to U+009F, 0xc2 0x80 to 0xc2 0x9f; U+0085 is NEL, a
- * line break).
- */
-static int
-printable(const char *s, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
-		    ((unsigned char)s[i] == 0xc2 && i + 1 < n &&
-		    (unsigned char)s[i + 1] < 0xa0))
-			return 0;
-	return utf8_valid(s, n);
-}
-
 /* Is v (a string) fit to be the reply's field?  Returns a reason if not. */
 static const char *
 field_problem(const struct kind *k, jv v)
@@ -116,8 +99,9 @@ field_problem(const struct kind *k, jv v)
 	n = (size_t)jv_string_length_bytes(jv_copy(v));
 	if (n == 0)
 		return "is empty";
-	if (!printable(s, n))
-		return "holds control characters or NUL";
+	if (!text_plain(s, n))
+		return "holds control, line-separator or bidirectional "
+		    "characters";
 	if (strcmp(k->field, "id") == 0 && n > ID_MAX)
 		return "is longer than 255 bytes";
 	if (n > 4 * MESSAGE_MAX)
@@ -129,10 +113,9 @@ field_problem(const struct kind *k, jv v)
 static jv
 parse_json(const char *s, size_t n)
 {
-	if (n == 0 || (s[0] != '{' && s[0] != '"' && s[0] != '[') ||
-	    !json_strings_placed(s, n))
+	if (n == 0 || (s[0] != '{' && s[0] != '"' && s[0] != '['))
 		return jv_invalid();
-	return jv_parse_sized(s, (int)n);
+	return json_parse(s, n);
 }
 
 static void
@@ -193,7 +176,7 @@ map_success(const struct kind *k, const char *s, size_t n, const char *corr,
 			    " an object nor a string");
 			return;
 		}
-	} else if (printable(s, n)) {
+	} else if (text_plain(s, n)) {
 		val = jv_string_sized(s, (int)n);
 	} else {
 		protocol_error(r, corr, lc, "stdout is neither JSON nor one "
@@ -216,20 +199,28 @@ map_success(const struct kind *k, const char *s, size_t n, const char *corr,
 	r->body = jv_object_set(jv_object(), jv_string(k->field), val);
 }
 
-/* Cut a message to MESSAGE_MAX characters. */
+/*
+ * A hook's message as the user will see it: newlines and tabs kept, other
+ * control, separator and bidirectional characters dropped, then cut to
+ * MESSAGE_MAX characters.
+ */
 static jv
-message_cut(jv m)
+message_fit(jv m)
 {
-	const char	*s = jv_string_value(m);
-	size_t		 n = (size_t)jv_string_length_bytes(jv_copy(m));
-	size_t		 cut = utf8_prefix(s, n, MESSAGE_MAX);
+	size_t	 n = (size_t)jv_string_length_bytes(jv_copy(m));
+	char	*s;
+	jv	 c;
 
-	if (cut < n) {
-		jv c = jv_string_sized(s, (int)cut);
+	if ((s = malloc(n + 1)) == NULL) {
 		jv_free(m);
-		return c;
+		return jv_string("");
 	}
-	return m;
+	memcpy(s, jv_string_value(m), n);
+	jv_free(m);
+	n = text_clean(s, n);
+	c = jv_string_sized(s, (int)utf8_prefix(s, n, MESSAGE_MAX));
+	free(s);
+	return c;
 }
 
 static void
@@ -260,10 +251,11 @@ map_failure(int code, const char *s, size_t n, const char *corr,
 		reply_error(r, type, NULL, corr);
 	}
 	jv_free(v);
+	if (jv_get_kind(m) == JV_KIND_STRING)
+		m = message_fit(m);
 	if (jv_get_kind(m) == JV_KIND_STRING &&
 	    jv_string_length_bytes(jv_copy(m)) > 0)
-		r->body = jv_object_set(r->body, jv_string("message"),
-		    message_cut(m));
+		r->body = jv_object_set(r->body, jv_string("message"), m);
 	else
 		jv_free(m);
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jv.h>
+
 #include "util.h"
 
 int
@@ -75,13 +77,17 @@ name_valid(const char *s, size_t n)
 	return 1;
 }
 
-/* Length of the UTF-8 sequence at p (at most n bytes), 0 if malformed. */
+/*
+ * Length of the UTF-8 sequence at p (at most n bytes), 0 if malformed; its
+ * code point in *cpp.
+ */
 static size_t
-utf8_seq(const unsigned char *p, size_t n)
+utf8_seq(const unsigned char *p, size_t n, uint32_t *cpp)
 {
 	uint32_t	 cp;
 	size_t		 len, i;
 
+	*cpp = p[0];
 	if (p[0] < 0x80)
 		return p[0] != 0;
 	if (p[0] >= 0xc2 && p[0] <= 0xdf)
@@ -102,6 +108,7 @@ utf8_seq(const unsigned char *p, size_t n)
 	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
 	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
+	*cpp = cp;
 	return len;
 }
 
@@ -110,11 +117,52 @@ utf8_valid(const void *s, size_t n)
 {
 	const unsigned char	*p = s;
 	size_t			 i, l;
+	uint32_t		 cp;
 
 	for (i = 0; i < n; i += l)
-		if ((l = utf8_seq(p + i, n - i)) == 0)
+		if ((l = utf8_seq(p + i, n - i, &cp)) == 0)
 			return 0;
 	return 1;
+}
+
+/* A character text_plain() refuses. */
+static int
+cp_unsafe(uint32_t cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
+	    cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+int
+text_plain(const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i, l;
+	uint32_t		 cp;
+
+	for (i = 0; i < n; i += l)
+		if ((l = utf8_seq(p + i, n - i, &cp)) == 0 || cp_unsafe(cp))
+			return 0;
+	return 1;
+}
+
+size_t
+text_clean(char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i, l, o = 0;
+	uint32_t		 cp;
+
+	for (i = 0; i < n; i += l) {
+		if ((l = utf8_seq(p + i, n - i, &cp)) == 0)
+			l = 1;			/* not UTF-8: dropped */
+		else if (!cp_unsafe(cp) || cp == '\n' || cp == '\t') {
+			memmove(s + o, s + i, l);
+			o += l;
+		}
+	}
+	return o;
 }
 
 size_t
@@ -123,8 +171,10 @@ utf8_prefix(const char *s, size_t n, size_t max)
 	const unsigned char	*p = (const unsigned char *)s;
 	size_t			 i = 0, l, count = 0;
 
+	uint32_t		 cp;
+
 	while (i < n && count < max) {
-		if ((l = utf8_seq(p + i, n - i)) == 0)
+		if ((l = utf8_seq(p + i, n - i, &cp)) == 0)
 			l = 1;		/* count a stray byte as one */
 		i += l;
 		count++;
@@ -133,25 +183,40 @@ utf8_prefix(const char *s, size_t n, size_t max)
 }
 
 int
-json_strings_placed(const char *s, size_t n)
+json_text_ok(const char *s, size_t n)
 {
 	size_t	 i;
 	char	 prev = ',';	/* last byte outside strings and space */
 
 	for (i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 && s[i] != '\t' &&
+		    s[i] != '\r' && s[i] != '\n')
+			return 0;
 		if (s[i] == '"') {
 			if (prev != '[' && prev != '{' && prev != ',' &&
 			    prev != ':')
 				return 0;
-			for (i++; i < n && s[i] != '"'; i++)
-				if (s[i] == '\\')
-					i++;
+			for (i++; i < n && s[i] != '"'; i++) {
+				if ((unsigned char)s[i] < 0x20)
+					return 0;	/* raw, in a string */
+				if (s[i] == '\\' && i + 1 < n &&
+				    (unsigned char)s[++i] < 0x20)
+					return 0;
+			}
 			prev = '"';
 		} else if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' &&
 		    s[i] != '\n')
 			prev = s[i];
 	}
 	return 1;
+}
+
+jv
+json_parse(const char *s, size_t n)
+{
+	if (n > INT_MAX || !json_text_ok(s, n))
+		return jv_invalid_with_msg(jv_string("not JSON text"));
+	return jv_parse_sized(s, (int)n);
 }
 
 int64_t

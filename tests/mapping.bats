@@ -227,6 +227,29 @@ assert_hpe() {
 	assert_hpe
 }
 
+@test "exit 0: a JSON id with a right-to-left override (U+202E) is HookProtocolError" {
+	# {"id":"\u202egnp.exe"} would show as "exe.png".
+	outhook "echo '{\"id\":\"\\\\u202egnp.exe\"}'"
+	alloc
+	assert_hpe
+}
+
+@test "exit 0: text ids with bidi isolates or line separators are HookProtocolError" {
+	# U+2066 (LRI), U+2069 (PDI), U+2028 (LS), U+2029 (PS), U+200F (RLM)
+	for seq in '\342\201\246' '\342\201\251' '\342\200\250' '\342\200\251' '\342\200\217'; do
+		outhook "printf 'team${seq}7\\n'"
+		alloc
+		assert_hpe
+	done
+}
+
+@test "exit 0: two JSON documents parted by a record separator (0x1e) are HookProtocolError" {
+	# libjq stops at the RS and would see only the first; jq sees both.
+	outhook "printf '{\"id\":\"a\"}\\036{\"id\":\"b\"}\\n'"
+	alloc
+	assert_hpe
+}
+
 @test "exit 0: a text id of 256 bytes is HookProtocolError" {
 	outhook "printf '%0256d\\n' 1"
 	alloc
@@ -463,6 +486,21 @@ exits() {
 	alloc
 	assert_reply .payload.message "line one
 line two"
+}
+
+@test "failure: a message keeps newlines and tabs, and loses other controls and bidi characters" {
+	outhook "printf 'bad\\342\\200\\256 name\\033[2J\\nline\\ttwo\\302\\205\\n'" 'exit 65'
+	alloc
+	assert_reply .payload.type InvalidSpecification
+	assert_reply .payload.message "bad name[2J
+line	two"
+}
+
+@test "failure: a JSON message loses bidi and C1 characters too" {
+	outhook "echo '{\"message\":\"\\\\u202euser\\\\u0085 \\\\u2066name\\\\u2069\\\\nok\"}'" 'exit 1'
+	alloc
+	assert_reply .payload.message "user name
+ok"
 }
 
 @test "failure: text that only looks like JSON is the message as it is" {

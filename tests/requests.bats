@@ -37,6 +37,17 @@ BADTYPE="The request's resource type is not a valid name."
 
 # --- the body as a whole -----------------------------------------------------------
 
+@test "request: two objects parted by a record separator (0x1e) are InvalidRequest" {
+	# libjq 1.6 would read the first only; the hook's jq reads both.
+	send '{"type":"A","target_entity":{"user_id_target":"a"}}\x1e{"type":"B","target_entity":{"user_id_target":"root"}}'
+	invalid "$NOTJSON"
+}
+
+@test "request: raw control bytes outside strings are InvalidRequest" {
+	send '{"type":"X"}\x0c'
+	invalid "$NOTJSON"
+}
+
 @test "request: invalid JSON is InvalidRequest" {
 	send '{"type": "X",}'
 	invalid "$NOTJSON"
@@ -263,6 +274,23 @@ BADTYPE="The request's resource type is not a valid name."
 @test "request: a user_id_target over 4096 bytes is InvalidRequest" {
 	send "{\"type\":\"X\",\"target_entity\":{\"user_id_target\":\"$(printf 'u%.0s' {1..4097})\"}}"
 	invalid "The request's target_entity is malformed."
+}
+
+@test "request: a user_id_target with a newline is InvalidRequest" {
+	send '{"type":"X","target_entity":{"user_id_target":"alice\\nHCA_ATTEMPT=9"}}'
+	invalid "The request's target user or group holds control, line-separator or bidirectional characters."
+}
+
+@test "request: a group_urn_target with an escape character is InvalidRequest" {
+	send '{"type":"X","target_entity":{"group_urn_target":"urn:g:\\u001b]0;pwned\\u0007"}}'
+	invalid "The request's target user or group holds control, line-separator or bidirectional characters."
+}
+
+@test "request: targets with a right-to-left override or a C1 control are InvalidRequest" {
+	for t in 'urn:\\u202eg' 'alice\\u0085' 'bob\\u2028'; do
+		send "{\"type\":\"X\",\"target_entity\":{\"user_id_target\":\"$t\"}}"
+		invalid "The request's target user or group holds control, line-separator or bidirectional characters."
+	done
 }
 
 @test "request: null targets and a null target_entity are fine" {
