@@ -31,6 +31,7 @@
 #include "dispatch.h"
 #include "ev.h"
 #include "journal.h"
+#include "kinds.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
@@ -54,8 +55,7 @@ struct delivery {
 	struct request		 req;		/* until the job takes it */
 	struct logctx		 log;		/* lcorr and kind */
 	char			*lcorr, *kind;
-	const char		*rtype;		/* reply type */
-	char			*rtype_buf;	/* it, from the journal */
+	const char		*rtype;		/* reply type (kinds table) */
 	char			*out;		/* reply body */
 	size_t			 outlen;
 	uint64_t		 ptag;		/* publish tag, 0: not sent */
@@ -108,7 +108,6 @@ delivery_free(struct delivery *d)
 	free(d->req.body);
 	free(d->lcorr);
 	free(d->kind);
-	free(d->rtype_buf);
 	free(d->out);
 	free(d);
 }
@@ -345,8 +344,10 @@ on_job_done(const struct request *req, const struct reply *r, void *arg)
 		return;
 	}
 	d->rtype = r->type;
-	if (A.conf->state_dir && journal_put(d->corr.bytes, d->corr.len,
-	    d->rtype, d->out, d->outlen) == -1)
+	/* A kind not in the table is answered the same without a hook. */
+	if (A.conf->state_dir && d->kind && kind_lookup(d->kind) &&
+	    journal_put(d->corr.bytes, d->corr.len, d->kind, d->rtype,
+	    d->out, d->outlen) == -1)
 		log_error(&d->log, "journal: cannot keep the reply (%s); "
 		    "publishing it anyway", strerror(errno));
 	d->state = D_PUBLISHING;
@@ -458,14 +459,19 @@ from_journal(const amqp_envelope_t *e)
 {
 	const amqp_basic_properties_t	*p = &e->message.properties;
 	struct delivery			*d;
-	char				*type = NULL, *body = NULL;
+	const char			*type = NULL;
+	char				*kind, *body = NULL;
 	size_t				 len = 0;
+	int				 found;
 
-	if (!journal_get(p->correlation_id.bytes, p->correlation_id.len,
-	    &type, &body, &len))
+	if (!(p->_flags & AMQP_BASIC_TYPE_FLAG) || p->type.len == 0 ||
+	    memchr(p->type.bytes, '\0', p->type.len) != NULL ||
+	    (kind = bytes_str(p->type)) == NULL)
 		return 0;
-	if ((d = calloc(1, sizeof(*d))) == NULL) {
-		free(type);
+	found = journal_get(p->correlation_id.bytes, p->correlation_id.len,
+	    kind, &type, &body, &len);
+	if (!found || (d = calloc(1, sizeof(*d))) == NULL) {
+		free(kind);
 		free(body);
 		return 0;
 	}
@@ -476,10 +482,9 @@ from_journal(const amqp_envelope_t *e)
 		d->reply_to = amqp_bytes_malloc_dup(p->reply_to);
 	d->lcorr = bytes_str(p->correlation_id);
 	d->log.corr = d->lcorr;
-	if ((p->_flags & AMQP_BASIC_TYPE_FLAG) && p->type.len)
-		d->kind = bytes_str(p->type);
+	d->kind = kind;
 	d->log.kind = d->kind;
-	d->rtype = d->rtype_buf = type;
+	d->rtype = type;
 	d->out = body;
 	d->outlen = len;
 	d->state = D_PUBLISHING;

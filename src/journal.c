@@ -1,13 +1,16 @@
 /*
  * journal.c: one file per reply, named by a hash of the correlation id.
  *
- *	hca-journal 1 LEN SUM\n
- *	{"corr_hex":"...","type":"...","time":N,"body":{...}}
+ *	hca-journal 2 LEN SUM\n
+ *	{"corr_hex":"...","kind":"...","type":"...","time":N,"body":{...}}
  *
  * LEN and SUM (FNV-1a, 64 bits) cover the JSON line, so that a truncated or
  * damaged entry is recognised and treated as absent; the correlation id is
  * stored (hex, it may hold any byte) and compared, so that a hash collision
- * is never mistaken for a hit.  An entry is written to a temporary file,
+ * is never mistaken for a hit.  An entry answers only a request of the kind
+ * it was written for, and only with a reply type that kind can have (its
+ * success reply or ErrorV1): whatever is in the file, nothing else is sent.
+ * Entries of format 1 (no kind) are not used.  An entry is written to a temporary file,
  * fsync'd, renamed into place and the directory fsync'd: a crash at any
  * instant leaves the old state or the new one, plus perhaps a temporary
  * file that the next start removes.
@@ -27,10 +30,12 @@
 #include <jv.h>
 
 #include "journal.h"
+#include "kinds.h"
 #include "log.h"
 #include "util.h"
 
-#define MAGIC		"hca-journal 1 "
+#define MAGIC		"hca-journal 2 "
+#define MAGIC_ANY	"hca-journal "
 #define ENTRY_MAX	(72 * 1024 * 1024)
 
 static struct {
@@ -121,8 +126,8 @@ write_all(int fd, const char *p, size_t n)
 }
 
 int
-journal_put(const void *corr, size_t corrlen, const char *type,
-    const char *body, size_t len)
+journal_put(const void *corr, size_t corrlen, const char *kind,
+    const char *type, const char *body, size_t len)
 {
 	struct buf	 line = { NULL, 0, 0 };
 	char		 name[32], tmp[64], head[96], *h;
@@ -132,8 +137,11 @@ journal_put(const void *corr, size_t corrlen, const char *type,
 	snprintf(tmp, sizeof(tmp), ".tmp-%s-%d", name, (int)getpid());
 	if ((h = hex(corr, corrlen)) == NULL)
 		return -1;
+	/* kind and type are names (name_valid()): nothing to escape. */
 	if (buf_append(&line, "{\"corr_hex\":\"", 13) == -1 ||
 	    buf_append(&line, h, strlen(h)) == -1 ||
+	    buf_append(&line, "\",\"kind\":\"", 10) == -1 ||
+	    buf_append(&line, kind, strlen(kind)) == -1 ||
 	    buf_append(&line, "\",\"type\":\"", 10) == -1 ||
 	    buf_append(&line, type, strlen(type)) == -1)
 		goto fail;
@@ -195,19 +203,33 @@ read_entry(const char *name, struct buf *b)
 	return 0;
 }
 
-int
-journal_get(const void *corr, size_t corrlen, char **type, char **body,
-    size_t *len)
+/* The reply type an entry for kind may hold, or NULL if t is none. */
+static const char *
+reply_type(const struct kind *k, jv t)
 {
-	struct buf	 b = { NULL, 0, 0 };
-	char		 name[32], *nl, *h = NULL;
-	const char	*why = NULL;
-	size_t		 n;
-	uint64_t	 sum;
-	jv		 v = jv_invalid(), t, c, d;
-	int		 found = 0;
+	if (jv_get_kind(t) != JV_KIND_STRING)
+		return NULL;
+	if (strcmp(jv_string_value(t), k->reply) == 0)
+		return k->reply;
+	if (strcmp(jv_string_value(t), ERROR_REPLY) == 0)
+		return ERROR_REPLY;
+	return NULL;
+}
 
-	if (J.dirfd == -1)
+int
+journal_get(const void *corr, size_t corrlen, const char *kind,
+    const char **type, char **body, size_t *len)
+{
+	struct buf		 b = { NULL, 0, 0 };
+	const struct kind	*k;
+	char			 name[32], *nl, *h = NULL;
+	const char		*why = NULL;
+	size_t			 n;
+	uint64_t		 sum;
+	jv			 v = jv_invalid(), t, c, d, ek;
+	int			 found = 0;
+
+	if (J.dirfd == -1 || kind == NULL || (k = kind_lookup(kind)) == NULL)
 		return 0;
 	entry_name(corr, corrlen, name);
 	if (read_entry(name, &b) == -1) {
@@ -216,6 +238,12 @@ journal_get(const void *corr, size_t corrlen, char **type, char **body,
 			    strerror(errno));
 		buf_free(&b);
 		return 0;
+	}
+	if (b.len >= sizeof(MAGIC) && memcmp(b.data, MAGIC, strlen(MAGIC)) &&
+	    memcmp(b.data, MAGIC_ANY, strlen(MAGIC_ANY)) == 0) {
+		log_info(NULL, "journal entry %s/%s is of another format "
+		    "version; not used", J.dir, name);
+		goto out;
 	}
 	if (b.len < sizeof(MAGIC) || memcmp(b.data, MAGIC, strlen(MAGIC)) ||
 	    (nl = memchr(b.data, '\n', b.len)) == NULL ||
@@ -231,30 +259,31 @@ journal_get(const void *corr, size_t corrlen, char **type, char **body,
 		goto out;
 	}
 	c = jv_object_get(jv_copy(v), jv_string("corr_hex"));
+	ek = jv_object_get(jv_copy(v), jv_string("kind"));
 	t = jv_object_get(jv_copy(v), jv_string("type"));
 	d = jv_object_get(jv_copy(v), jv_string("body"));
-	if ((h = hex(corr, corrlen)) != NULL &&
-	    jv_get_kind(c) == JV_KIND_STRING &&
-	    strcmp(jv_string_value(c), h) == 0 &&
-	    jv_get_kind(t) == JV_KIND_STRING &&
-	    jv_get_kind(d) == JV_KIND_OBJECT) {
-		jv s = jv_dump_string(jv_copy(d), 0);
-		*len = (size_t)jv_string_length_bytes(jv_copy(s));
-		*body = strdup(jv_string_value(s));
-		*type = strdup(jv_string_value(t));
-		jv_free(s);
-		if (*body && *type)
-			found = 1;
-		else {
-			free(*body);
-			free(*type);
-		}
-	} else if (jv_get_kind(c) != JV_KIND_STRING ||
+	if (jv_get_kind(c) != JV_KIND_STRING ||
+	    jv_get_kind(ek) != JV_KIND_STRING ||
 	    jv_get_kind(t) != JV_KIND_STRING ||
 	    jv_get_kind(d) != JV_KIND_OBJECT)
 		why = "missing fields";
-	/* else: another correlation id with the same hash; not ours */
+	else if ((h = hex(corr, corrlen)) == NULL ||
+	    strcmp(jv_string_value(c), h) != 0)
+		;	/* another correlation id with the same hash: not ours */
+	else if (strcmp(jv_string_value(ek), kind) != 0)
+		log_warn(NULL, "journal entry %s/%s is for a %s request, not "
+		    "%s; not used", J.dir, name, jv_string_value(ek), kind);
+	else if ((*type = reply_type(k, t)) == NULL)
+		why = "of a reply type its kind does not have";
+	else {
+		jv s = jv_dump_string(jv_copy(d), 0);
+		*len = (size_t)jv_string_length_bytes(jv_copy(s));
+		if ((*body = strdup(jv_string_value(s))) != NULL)
+			found = 1;
+		jv_free(s);
+	}
 	jv_free(c);
+	jv_free(ek);
 	jv_free(t);
 	jv_free(d);
 out:

@@ -12,15 +12,20 @@
 /* Open the journal in dir; removes leftovers and expired entries. */
 int	 journal_open(const char *dir, int64_t ttl_ms, size_t max);
 void	 journal_close(void);
-/* Write the reply for corr durably; -1 with errno on failure. */
-int	 journal_put(const void *corr, size_t corrlen, const char *type,
-	    const char *body, size_t len);
 /*
- * Look up corr: 1 and the reply (type and body, malloc'd) if found, 0 if
- * not or if the entry is damaged (logged).
+ * Write the reply of type to the request corr of kind durably; -1 with
+ * errno on failure.  kind and type are names.
  */
-int	 journal_get(const void *corr, size_t corrlen, char **type,
-	    char **body, size_t *len);
+int	 journal_put(const void *corr, size_t corrlen, const char *kind,
+	    const char *type, const char *body, size_t len);
+/*
+ * Look up the reply to corr, a request of kind: 1 and the reply (its type,
+ * a string of the kinds table, and its body, malloc'd) if an entry for that
+ * correlation id and kind holds a reply that kind can have; 0 if not, or if
+ * the entry is damaged (logged).
+ */
+int	 journal_get(const void *corr, size_t corrlen, const char *kind,
+	    const char **type, char **body, size_t *len);
 /* Drop entries past their time and the oldest beyond the maximum. */
 void	 journal_sweep(void);
 

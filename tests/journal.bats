@@ -29,16 +29,15 @@ teardown() {
 	[ -z "${BLOCKER:-}" ] || kill -9 "$BLOCKER" 2>/dev/null || true
 }
 
-# Put a request with correlation id $1 back into the queue marked
-# redelivered: a second agent (no journal, a hook that blocks) takes it
-# and is killed with SIGKILL.
+# Put a request with correlation id $1 (of kind $2, default
+# ResourceAllocateV1) back into the queue marked redelivered: a second
+# agent (no journal, a hook that blocks) takes it and is killed with SIGKILL.
 requeue_redelivered() {
-	local blockhooks=$BATS_TEST_TMPDIR/block
-	mkdir -p "$blockhooks/ResourceAllocateV1"
-	printf '#!/bin/sh\nsleep 30\n' >"$blockhooks/ResourceAllocateV1/default"
-	chmod 755 "$blockhooks" "$blockhooks/ResourceAllocateV1" \
-	    "$blockhooks/ResourceAllocateV1/default"
-	"$HCA_PORTAL" -q -w 0.05 -i "$1" <<<'{"type":"X"}' >/dev/null 2>&1 || true
+	local blockhooks=$BATS_TEST_TMPDIR/block kind=${2:-ResourceAllocateV1}
+	mkdir -p "$blockhooks/$kind"
+	printf '#!/bin/sh\nsleep 30\n' >"$blockhooks/$kind/default"
+	chmod 755 "$blockhooks" "$blockhooks/$kind" "$blockhooks/$kind/default"
+	"$HCA_PORTAL" -q -w 0.05 -t "$kind" -i "$1" <<<'{"type":"X"}' >/dev/null 2>&1 || true
 	"$HCA_EXEC" -H "$blockhooks" >"$BATS_TEST_TMPDIR/blocker.log" 2>&1 3>&- &
 	BLOCKER=$!
 	wait_log "$BATS_TEST_TMPDIR/blocker.log" 'msg="running /' 10
@@ -52,8 +51,8 @@ requeue_redelivered() {
 	portal -w 10 -i j-1 <<<'{"type":"X"}'
 	assert_success
 	run cat "$STATE"/r-*.json
-	assert_line --index 0 --regexp '^hca-journal 1 [0-9]+ [0-9a-f]{16}$'
-	assert_output --partial '"type":"ResourceCreatedV1"'
+	assert_line --index 0 --regexp '^hca-journal 2 [0-9]+ [0-9a-f]{16}$'
+	assert_output --partial '"kind":"ResourceAllocateV1","type":"ResourceCreatedV1"'
 	assert_output --partial '"body":{"id":"id-j-1"}'
 }
 
@@ -122,4 +121,107 @@ j-4 1"
 	run ls "$STATE"
 	assert_output "r-0000000000000003.json
 r-0000000000000004.json"
+}
+
+# seal_entry FILE: write FILE.line (an entry's JSON line) into FILE with a
+# header (length, FNV-1a) that fits, as a stranger or a bug could have.
+seal_entry() {
+	python3 - "$1" "${JOURNAL_FORMAT:-2}" <<'PY'
+import sys
+p, version = sys.argv[1], sys.argv[2]
+line = open(p + ".line", "rb").read()
+h = 0xcbf29ce484222325
+for b in line:
+    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+header = "hca-journal %s %d %016x\n" % (version, len(line), h)
+open(p, "wb").write(header.encode() + line)
+PY
+	rm -f "$1.line"
+}
+
+# rewrite_entry FILE JQ-FILTER: apply the filter to an entry's JSON line.
+rewrite_entry() {
+	jq -c "$2" < <(tail -n 1 "$1") > "$1.line"
+	seal_entry "$1"
+}
+
+@test "a journal entry whose type does not fit its kind is not sent: the hook runs" {
+	agent_start --declare --state-dir "$STATE"
+	portal -w 10 -i j-7 <<<'{"type":"X"}'
+	assert_success
+	agent_stop
+	f=$(ls "$STATE"/r-*.json)
+	# 300 bytes: no AMQP short string can carry it.
+	rewrite_entry "$f" ".type = \"$(printf 'T%.0s' {1..300})\""
+	requeue_redelivered j-7
+	AGENT_LOG=$BATS_TEST_TMPDIR/agent2.log
+	agent_start --state-dir "$STATE"
+	wait_log "$AGENT_LOG" 'corr=j-7 .*msg="reply ResourceCreatedV1' 10
+	assert grep -q 'of a reply type its kind does not have; treated as absent' "$AGENT_LOG"
+	run cat "$RUNS"
+	assert_output "j-7 0
+j-7 1"
+	assert_equal "$(count_log "$AGENT_LOG" 'connection lost')" 0
+	assert_depth "$HCA_SERVICE.to_hca" "0 0"
+}
+
+@test "a journal entry answers only a redelivery of the same kind" {
+	mkhook ResourceDeallocateV1/default <<'EOF2'
+#!/bin/sh
+echo "dealloc $HCA_CORRELATION_ID $HCA_REDELIVERED" >> "$RUNS"
+echo "gone-$HCA_CORRELATION_ID"
+EOF2
+	agent_start --declare --state-dir "$STATE"
+	portal -w 10 -i j-8 <<<'{"type":"X"}'
+	assert_success
+	agent_stop
+	# The same correlation id comes back as another kind of request.
+	requeue_redelivered j-8 ResourceDeallocateV1
+	AGENT_LOG=$BATS_TEST_TMPDIR/agent2.log
+	agent_start --state-dir "$STATE"
+	wait_log "$AGENT_LOG" 'corr=j-8 .*msg="reply ResourceDeallocatedV1' 10
+	assert grep -q 'is for a ResourceAllocateV1 request, not ResourceDeallocateV1; not used' "$AGENT_LOG"
+	run cat "$RUNS"
+	assert_output "j-8 0
+dealloc j-8 1"
+	run amqp-get --url="$HCA_URL" -q "$HCA_SERVICE.to_portal"
+	assert_output '{"id":"gone-j-8"}'
+}
+
+@test "a journal entry with two JSON documents parted by 0x1e is damaged, not used" {
+	agent_start --declare --state-dir "$STATE"
+	portal -w 10 -i j-9 <<<'{"type":"X"}'
+	assert_success
+	agent_stop
+	f=$(ls "$STATE"/r-*.json)
+	rewrite_entry "$f" '.body.id = "planted"'
+	# jq would read the second document; libjq only the first.
+	line=$(tail -n 1 "$f")
+	printf '%s\036{"body":{"id":"other"}}\n' "$line" > "$f.line"
+	seal_entry "$f"
+	requeue_redelivered j-9
+	AGENT_LOG=$BATS_TEST_TMPDIR/agent2.log
+	agent_start --state-dir "$STATE"
+	wait_log "$AGENT_LOG" 'corr=j-9 .*msg="reply ResourceCreatedV1' 10
+	assert grep -q 'is not a JSON object; treated as absent' "$AGENT_LOG"
+	run cat "$RUNS"
+	assert_output "j-9 0
+j-9 1"
+}
+
+@test "an entry of format 1 (no kind) is not used: the hook runs again" {
+	agent_start --declare --state-dir "$STATE"
+	portal -w 10 -i j-10 <<<'{"type":"X"}'
+	assert_success
+	agent_stop
+	f=$(ls "$STATE"/r-*.json)
+	sed -i '1s/^hca-journal 2 /hca-journal 1 /' "$f"
+	requeue_redelivered j-10
+	AGENT_LOG=$BATS_TEST_TMPDIR/agent2.log
+	agent_start --state-dir "$STATE"
+	wait_log "$AGENT_LOG" 'corr=j-10 .*msg="reply ResourceCreatedV1' 10
+	assert grep -q 'is of another format version; not used' "$AGENT_LOG"
+	run cat "$RUNS"
+	assert_output "j-10 0
+j-10 1"
 }
