@@ -496,7 +496,7 @@ from_journal(const amqp_envelope_t *e)
 }
 
 static void
-on_deliver(void *arg, const amqp_envelope_t *e)
+on_deliver(void *arg, const amqp_envelope_t *e, int oversize)
 {
 	const amqp_basic_properties_t	*p = &e->message.properties;
 	struct delivery			*d;
@@ -538,6 +538,7 @@ on_deliver(void *arg, const amqp_envelope_t *e)
 	if (p->_flags & AMQP_BASIC_REPLY_TO_FLAG && p->reply_to.len)
 		d->reply_to = amqp_bytes_malloc_dup(p->reply_to);
 	d->req.redelivered = e->redelivered;
+	d->req.oversize = oversize;
 	d->req.corr = bytes_str(p->correlation_id);
 	if ((p->_flags & AMQP_BASIC_TYPE_FLAG) && p->type.len &&
 	    memchr(p->type.bytes, '\0', p->type.len) == NULL)

@@ -39,6 +39,7 @@ struct broker {
 	int			 cancelled;
 	int			 tls;
 	int64_t			 next_read;	/* at the latest (ms) */
+	uint64_t		 max_message;	/* bytes of a request body */
 };
 
 /* Say what an RPC reply means, naming the server's code and text. */
@@ -213,6 +214,7 @@ broker_open(const struct conf *c, char *err, size_t errlen,
 	free(url);
 	url = NULL;
 	b->heartbeat = amqp_get_heartbeat(b->conn);
+	b->max_message = c->max_message;
 
 	amqp_channel_open(b->conn, CH_CONSUME);
 	RPC_OK(b, "opening the consumer channel");
@@ -334,42 +336,103 @@ on_frame(struct broker *b, const struct broker_events *ev, amqp_frame_t *f,
 }
 
 /*
- * A basic.deliver arrived: read its content.  Done by hand rather than with
- * amqp_consume_message() so that the delivery tag is known when librabbitmq
- * cannot decode the content (an empty header name, say): the message is
- * then rejected without requeue, or it would come back forever and block
- * the queue.
+ * The next frame of a delivery's content on channel ch, of type want;
+ * frames of other channels that come between (confirms) are handled on the
+ * way.  0; an error status (negative; AMQP_STATUS_BAD_AMQP_DATA: another
+ * frame on ch); or 1, err filled, if handling another frame lost the
+ * connection.
+ */
+static int
+content_frame(struct broker *b, const struct broker_events *ev,
+    amqp_channel_t ch, uint8_t want, amqp_frame_t *f, char *err,
+    size_t errlen)
+{
+	int	 rc;
+
+	for (;;) {
+		if ((rc = amqp_simple_wait_frame(b->conn, f)) != AMQP_STATUS_OK)
+			return rc;
+		if (f->channel == ch)
+			return f->frame_type == want ? AMQP_STATUS_OK :
+			    AMQP_STATUS_BAD_AMQP_DATA;
+		if (on_frame(b, ev, f, err, errlen) == -1)
+			return 1;
+	}
+}
+
+/*
+ * A basic.deliver arrived: read its content.  By hand rather than with
+ * amqp_read_message(), so that
+ * - the size the content header announces is checked before any of the body
+ *   is kept: a body over HCA_MAX_MESSAGE reaches the agent as an empty one
+ *   with oversize set, and its frames are then read and dropped one by one;
+ * - the delivery tag is known when librabbitmq cannot decode the content
+ *   (an empty header name, say): the message is then rejected without
+ *   requeue, or it would come back forever and block the queue.
+ * The properties are those of the decoded header frame: they live in the
+ * channel's pool, which is not recycled before the callback has returned.
  */
 static int
 on_deliver(struct broker *b, const struct broker_events *ev, amqp_frame_t *f,
     char *err, size_t errlen)
 {
 	amqp_basic_deliver_t	*d = f->payload.method.decoded;
+	amqp_channel_t		 ch = f->channel;
 	amqp_envelope_t		 env;
-	amqp_rpc_reply_t	 r;
+	amqp_frame_t		 h, part;
+	uint64_t		 size, got = 0;
+	int			 rc, oversize;
 
 	memset(&env, 0, sizeof(env));
-	env.channel = f->channel;
+	env.channel = ch;
 	env.delivery_tag = d->delivery_tag;
 	env.redelivered = d->redelivered;
-	env.consumer_tag = amqp_bytes_malloc_dup(d->consumer_tag);
-	env.exchange = amqp_bytes_malloc_dup(d->exchange);
-	env.routing_key = amqp_bytes_malloc_dup(d->routing_key);
-	r = amqp_read_message(b->conn, f->channel, &env.message, 0);
-	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-		amqp_basic_reject(b->conn, f->channel, env.delivery_tag, 0);
-		snprintf(err, errlen, "a request that cannot be decoded (%s) "
-		    "was rejected without requeue",
-		    r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION ?
-		    amqp_error_string2(r.library_error) : "broker error");
-		amqp_bytes_free(env.consumer_tag);
-		amqp_bytes_free(env.exchange);
-		amqp_bytes_free(env.routing_key);
+	if ((rc = content_frame(b, ev, ch, AMQP_FRAME_HEADER, &h, err,
+	    errlen)) != 0)
+		goto undecodable;
+	env.message.properties = *(amqp_basic_properties_t *)
+	    h.payload.properties.decoded;
+	size = h.payload.properties.body_size;
+	oversize = size > b->max_message;
+	if (!oversize && size > 0 &&
+	    (env.message.body = amqp_bytes_malloc((size_t)size)).bytes == NULL) {
+		snprintf(err, errlen, "out of memory reading a request");
 		return -1;
 	}
-	ev->deliver(ev->arg, &env);
-	amqp_destroy_envelope(&env);
+	while (!oversize && got < size) {
+		if ((rc = content_frame(b, ev, ch, AMQP_FRAME_BODY, &part, err,
+		    errlen)) != 0 || part.payload.body_fragment.len > size - got) {
+			amqp_bytes_free(env.message.body);
+			goto undecodable;
+		}
+		memcpy((char *)env.message.body.bytes + got,
+		    part.payload.body_fragment.bytes,
+		    part.payload.body_fragment.len);
+		got += part.payload.body_fragment.len;
+	}
+	ev->deliver(ev->arg, &env, oversize);
+	amqp_bytes_free(env.message.body);
+	/* Too large: drop the body a frame at a time, keeping none of it. */
+	while (got < size) {
+		amqp_maybe_release_buffers_on_channel(b->conn, ch);
+		if ((rc = content_frame(b, ev, ch, AMQP_FRAME_BODY, &part, err,
+		    errlen)) != 0) {
+			if (rc != 1)
+				snprintf(err, errlen, "reading a request body: "
+				    "%s", amqp_error_string2(rc));
+			return -1;
+		}
+		got += part.payload.body_fragment.len;
+	}
 	return 0;
+
+undecodable:
+	if (rc == 1)
+		return -1;	/* err says why */
+	amqp_basic_reject(b->conn, ch, env.delivery_tag, 0);
+	snprintf(err, errlen, "a request that cannot be decoded (%s) was "
+	    "rejected without requeue", amqp_error_string2(rc));
+	return -1;
 }
 
 int

@@ -19,8 +19,12 @@
 struct broker;
 
 struct broker_events {
-	/* A request; the envelope is destroyed after the call. */
-	void	(*deliver)(void *, const amqp_envelope_t *);
+	/*
+	 * A request; the envelope is valid during the call only.  oversize:
+	 * its body is larger than HCA_MAX_MESSAGE and was not read (the
+	 * envelope's body is empty).
+	 */
+	void	(*deliver)(void *, const amqp_envelope_t *, int oversize);
 	/* The broker took (ok) or refused a publish up to tag. */
 	void	(*confirm)(void *, uint64_t tag, int multiple, int ok);
 	/* A reply was unroutable (its reply_to queue is gone). */

@@ -25,6 +25,7 @@
 #include "util.h"
 
 #define TARGET_MAX	4096		/* bytes of a target user or group */
+#define TOO_LARGE	"The request is larger than this service accepts."
 #define RETRY_DELAY_MAX	(15 * 60 * 1000)
 #define NJOBENV		9
 
@@ -168,7 +169,7 @@ request_parse(const char *b, size_t len, size_t max, int empty_ok,
 
 	memset(ri, 0, sizeof(*ri));
 	if (len > max)
-		return "The request is larger than this service accepts.";
+		return TOO_LARGE;
 	if (!utf8_valid(b, len))
 		return "The request body is not UTF-8 text.";
 	if (len == 0 && empty_ok)
@@ -375,6 +376,10 @@ job_begin(struct job *j)
 		snprintf(msg, sizeof(msg), "This service does not handle %s "
 		    "requests.", j->req.kind);
 		job_error(j, "UnsupportedMessage", msg);
+		return;
+	}
+	if (j->req.oversize) {
+		job_invalid(j, TOO_LARGE);
 		return;
 	}
 	if ((why = request_parse(j->req.body, j->req.body_len,

@@ -16,6 +16,7 @@ struct request {
 	char	*corr;		/* correlation id; NULL if absent */
 	char	*body;
 	size_t	 body_len;
+	int	 oversize;	/* body over HCA_MAX_MESSAGE, not read */
 	int	 redelivered;
 };
 

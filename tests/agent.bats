@@ -480,3 +480,21 @@ EOF2
 	assert_equal "$alive" 0
 	assert grep -q 'msg=stopped' "$AGENT_LOG"
 }
+
+@test "a body over HCA_MAX_MESSAGE is refused from its content header, before it is read" {
+	# 64 MiB announced against a limit of 1 MiB: the agent must not hold
+	# it (librabbitmq would have buffered all of it, and the agent copied it).
+	head -c $((64 * 1024 * 1024)) /dev/zero | tr '\000' x > "$BATS_TEST_TMPDIR/big"
+	agent_start --declare --max-message 1M
+	portal -w 60 -i big-1 "$BATS_TEST_TMPDIR/big"
+	assert_failure 1
+	assert_reply .payload.type InvalidRequest
+	assert_reply .payload.message "The request is larger than this service accepts."
+	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$AGENT_PID/status")
+	echo "64 MiB body refused; agent's peak RSS $hwm kB" >&3
+	assert [ "$hwm" -lt $((40 * 1024)) ]
+	# The connection was kept, and the next request is answered.
+	portal -w 10 -i after-big <<<'{"type":"X"}'
+	assert_success
+	assert_equal "$(count_log "$AGENT_LOG" 'connection lost')" 0
+}
