@@ -22,7 +22,16 @@
 #
 # The file must be readable by uid 10001 (chown 10001, mode 400).  In
 # compose: `secrets: [hca_url]`, `HCA_URL_FILE: /run/secrets/hca_url`,
-# `stop_grace_period: 330s`.  On SIGTERM hca-exec lets running hooks finish
+# `stop_grace_period: 330s`.
+#
+# What hooks can read: they run as uid 10001 too, so they can read that
+# file.  To keep the secret from them, start the container as root and let
+# hca-exec become hca after it has read the URL, with the file root's:
+#
+#   docker run ... --user 0 -e HCA_USER=hca #       -v /etc/hca/hca_url:/run/secrets/hca_url:ro ...  # mode 400, root
+#
+# (HCA_URL in the environment never reaches a hook either, but docker
+# inspect shows it.)  hca-exec warns at start when hooks can read the file.  On SIGTERM hca-exec lets running hooks finish
 # for up to HCA_STOP_TIMEOUT (default 315 s): give `docker stop` at least that
 # long, or lower HCA_HOOK_TIMEOUT.  No init process is needed: hca-exec is a
 # child subreaper and reaps whatever its hooks leave behind.

@@ -18,7 +18,7 @@ DEPLIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq
 ALL_CFLAGS = $(WARN) $(DEPCFLAGS) -DHCA_VERSION='"$(VERSION)"' $(CFLAGS)
 
 B	?= build
-EXEC_SRCS = src/util.c src/log.c src/ev.c src/conf.c src/kinds.c \
+EXEC_SRCS = src/util.c src/log.c src/ev.c src/conf.c src/kinds.c src/path.c \
 	    src/hook.c src/result.c src/dispatch.c src/broker.c src/agent.c src/metrics.c src/journal.c \
 	    src/main.c
 PORTAL_SRCS = src/portal.c src/util.c

@@ -39,10 +39,13 @@ static const char *const kind_names[] = {
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	char	 why[256];
+
 	(void)argc;
 	(void)argv;
 	log_init(LL_ERROR, 0, "fuzz_result");
-	if (log_open("/dev/null") == -1)
+
+	if (log_open("/dev/null", why, sizeof(why)) == -1)
 		abort();
 	return 0;
 }

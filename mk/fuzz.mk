@@ -34,8 +34,8 @@ FUZZ_OPTS_util	  = -max_len=512 -dict=fuzz/json.dict
 
 # dispatch.c refers to the hook, loop and metrics code; it is linked, not
 # run.
-FUZZ_OBJS_request = util log kinds result hook ev metrics dispatch
-FUZZ_OBJS_result  = util log kinds result
+FUZZ_OBJS_request = util log path kinds result hook ev metrics dispatch
+FUZZ_OBJS_result  = util log path kinds result
 FUZZ_OBJS_util	  = util
 
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)

@@ -18,6 +18,7 @@
 #include <sys/queue.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -604,9 +605,10 @@ on_signal(int sig, void *arg)
 
 	(void)arg;
 	if (sig == SIGHUP) {
-		if (log_reopen() == -1)
-			log_error(NULL, "reopening the log: %s",
-			    strerror(errno));
+		char why[PATH_MAX + 200];
+
+		if (log_reopen(why, sizeof(why)) == -1)
+			log_error(NULL, "reopening the log: %s", why);
 		return;
 	}
 	if (A.stopping) {
@@ -660,7 +662,7 @@ drained(void)
 }
 
 int
-agent_run(const struct conf *c)
+agent_run(const struct conf *c, int state_fd)
 {
 	static const struct broker_events evs = {
 		on_deliver, on_confirm, on_returned, NULL
@@ -680,8 +682,8 @@ agent_run(const struct conf *c)
 	ev_timer_init(&A.republish, on_republish, NULL);
 	ev_timer_init(&A.metrics, on_metrics, NULL);
 	ev_timer_init(&A.sweep, on_sweep, NULL);
-	if (c->state_dir) {
-		if (journal_open(c->state_dir, c->journal_ttl_ms,
+	if (state_fd != -1) {
+		if (journal_open(state_fd, c->state_dir, c->journal_ttl_ms,
 		    (size_t)c->journal_max) == -1) {
 			log_error(NULL, "journal %s: %s", c->state_dir,
 			    strerror(errno));

@@ -8,6 +8,7 @@
 #include "conf.h"
 
 /* Runs until stopped by a signal; returns the exit status. */
-int	 agent_run(const struct conf *);
+/* Run until stopped; state_fd: HCA_STATE_DIR opened (or -1), taken over. */
+int	 agent_run(const struct conf *, int state_fd);
 
 #endif

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <amqp.h>
 #include <amqp_ssl_socket.h>
@@ -96,6 +97,25 @@ rpc_error(amqp_rpc_reply_t r, const char *what, char *err, size_t len,
 	}								\
 } while (0)
 
+/*
+ * The client key was read at start (as root, if started so), so that its
+ * file can be root's alone.  librabbitmq 0.11 reads only RSA keys from
+ * memory, and says 1 where it means success; another kind of key is read
+ * from its file, which then must be readable now.
+ */
+static int
+set_key(amqp_socket_t *s, const struct conf *c)
+{
+	int	 rc;
+
+	rc = amqp_ssl_socket_set_key_buffer(s, c->cert, c->key_pem, c->key_len);
+	if (rc == 1)
+		rc = AMQP_STATUS_OK;
+	if (rc != AMQP_STATUS_OK && access(c->key, R_OK) == 0)
+		rc = amqp_ssl_socket_set_key(s, c->cert, c->key);
+	return rc;
+}
+
 static int
 open_socket(struct broker *b, const struct conf *c,
     struct amqp_connection_info *ci, char *err, size_t errlen,
@@ -122,8 +142,7 @@ open_socket(struct broker *b, const struct conf *c,
 			*kind = BROKER_FATAL;
 			return -1;
 		}
-		if (c->cert && (rc = amqp_ssl_socket_set_key(s, c->cert,
-		    c->key)) != AMQP_STATUS_OK) {
+		if (c->cert && (rc = set_key(s, c)) != AMQP_STATUS_OK) {
 			snprintf(err, errlen, "client certificate %s / key %s:"
 			    " %s", c->cert, c->key, amqp_error_string2(rc));
 			*kind = BROKER_FATAL;

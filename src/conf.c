@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
@@ -25,6 +26,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "path.h"
 #include "util.h"
 
 extern char **environ;
@@ -53,6 +55,7 @@ struct opt {
 };
 
 #define F(x)	offsetof(struct conf, x)
+#define KEY_MAX	65536		/* bytes of HCA_KEY */
 #define MiB	(1024 * 1024)
 
 static const struct opt opts[] = {
@@ -136,19 +139,6 @@ static const char *const own_env[] = {
 	"HCA_RESOURCE_TYPE", "HCA_TARGET_USER", "HCA_TARGET_GROUP",
 	"HCA_SERVICE", "HCA_REDELIVERED", "HCA_ATTEMPT", "HCA_DEADLINE",
 };
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	fputs("hca-exec: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
 
 static void __attribute__((noreturn))
 usage(int code)
@@ -246,29 +236,29 @@ set(struct conf *c, const struct opt *o, const char *val, const char *what)
 	case O_STR:
 	case O_SERVICE:
 		if (*val == '\0')
-			die("%s is empty", what);
+			fatalx("%s is empty", what);
 		if (o->type == O_SERVICE && !service_valid(val))
-			die("%s=%s: a service id is 1 to 128 of A-Z a-z 0-9 "
+			fatalx("%s=%s: a service id is 1 to 128 of A-Z a-z 0-9 "
 			    "_ . -", what, val);
 		sp = p;
 		free(*sp);
 		if ((*sp = strdup(val)) == NULL)
-			die("out of memory");
+			fatalx("out of memory");
 		return;
 	case O_LEVEL:
 		if ((v = log_level_parse(val)) < 0)
-			die("%s=%s: the level is error, warn, info or debug",
+			fatalx("%s=%s: the level is error, warn, info or debug",
 			    what, val);
 		*(int *)p = (int)v;
 		return;
 	case O_FORMAT:
 		if (strcmp(val, "kv") && strcmp(val, "json"))
-			die("%s=%s: the format is kv or json", what, val);
+			fatalx("%s=%s: the format is kv or json", what, val);
 		*(int *)p = strcmp(val, "json") == 0;
 		return;
 	case O_FLAG:
 		if (strcmp(val, "0") && strcmp(val, "1"))
-			die("%s=%s: expected 0 or 1", what, val);
+			fatalx("%s=%s: expected 0 or 1", what, val);
 		*(int *)p = *val == '1';
 		return;
 	case O_INT:
@@ -283,20 +273,20 @@ set(struct conf *c, const struct opt *o, const char *val, const char *what)
 	case O_LIMIT:
 		v = strcmp(val, "unlimited") == 0 ? INT64_MAX : parse_bytes(val);
 		if (v < 0)
-			die("%s=%s: not a number (K, M, G allowed) or "
+			fatalx("%s=%s: not a number (K, M, G allowed) or "
 			    "\"unlimited\"", what, val);
 		*(int64_t *)p = v;
 		return;
 	}
 	if (v < 0)
-		die("%s=%s: not a %s", what, val, o->type == O_SECS ?
+		fatalx("%s=%s: not a %s", what, val, o->type == O_SECS ?
 		    "number of seconds" : o->type == O_BYTES ?
 		    "size in bytes (K and M suffixes allowed)" : "whole number");
 	if (v < o->min || v > o->max) {
 		if (o->type == O_SECS)
-			die("%s=%s: must be %g to %g seconds", what, val,
+			fatalx("%s=%s: must be %g to %g seconds", what, val,
 			    o->min / 1000.0, o->max / 1000.0);
-		die("%s=%s: must be %lld to %lld", what, val,
+		fatalx("%s=%s: must be %lld to %lld", what, val,
 		    (long long)o->min, (long long)o->max);
 	}
 	switch (o->type) {
@@ -354,10 +344,10 @@ env_add(char ***env, size_t *n, const char *name, const char *val)
 			return;		/* LANG, LC_*, TZ: there already */
 
 	if ((e = reallocarray(*env, *n + 2, sizeof(char *))) == NULL)
-		die("out of memory");
+		fatalx("out of memory");
 	*env = e;
 	if (asprintf(&e[*n], "%s=%s", name, val) == -1)
-		die("out of memory");
+		fatalx("out of memory");
 	e[++*n] = NULL;
 }
 
@@ -372,11 +362,11 @@ build_hook_env(struct conf *c)
 
 	v = getenv("HCA_HOOK_PATH");
 	if (v && *v == '\0')
-		die("HCA_HOOK_PATH is empty");
+		fatalx("HCA_HOOK_PATH is empty");
 	env_add(&env, &n, "PATH", v ? v : "/usr/local/bin:/usr/bin:/bin");
 	if (c->user && geteuid() == 0) {
 		if ((pw = getpwnam(c->user)) == NULL)
-			die("HCA_USER=%s: no such user", c->user);
+			fatalx("HCA_USER=%s: no such user", c->user);
 		v = pw->pw_dir;
 	} else if ((v = getenv("HOME")) == NULL || *v == '\0')
 		v = (pw = getpwuid(geteuid())) ? pw->pw_dir : "/";
@@ -388,18 +378,18 @@ build_hook_env(struct conf *c)
 			char *e = reallocarray(env, n + 2, sizeof(char *));
 			if (e == NULL || (((char **)e)[n] =
 			    strdup(environ[i])) == NULL)
-				die("out of memory");
+				fatalx("out of memory");
 			env = (char **)e;
 			env[++n] = NULL;
 		}
 	if ((pass = getenv("HCA_PASS_ENV")) != NULL) {
 		if ((list = strdup(pass)) == NULL)
-			die("out of memory");
+			fatalx("out of memory");
 		for (name = strtok_r(list, ", \t", &save); name;
 		    name = strtok_r(NULL, ", \t", &save)) {
 			const char *why = pass_denied(name);
 			if (why)
-				die("HCA_PASS_ENV: %s %s; it is never passed "
+				fatalx("HCA_PASS_ENV: %s %s; it is never passed "
 				    "to hooks", name, why);
 			if ((v = getenv(name)) != NULL)
 				env_add(&env, &n, name, v);
@@ -409,15 +399,50 @@ build_hook_env(struct conf *c)
 	c->hook_env = env;
 }
 
+/* The user the agent will run as: HCA_USER's when started as root. */
+static void
+set_user(struct conf *c)
+{
+	struct passwd	*pw;
+
+	c->uid = geteuid();
+	c->gid = getegid();
+	if (c->user == NULL || c->uid != 0)
+		return;
+	if ((pw = getpwnam(c->user)) == NULL)
+		fatalx("HCA_USER=%s: no such user", c->user);
+	c->uid = pw->pw_uid;
+	c->gid = pw->pw_gid;
+}
+
+/*
+ * Whoever can write a directory above HOOKS can put another tree in its
+ * place: refuse to start.  (HOOKS itself and what is in it are checked at
+ * every request, so that a refusal there is an answer, not an exit.)
+ */
+static void
+check_hooks_parent(const struct conf *c)
+{
+	char		 parent[PATH_MAX], why[PATH_MAX + 200];
+	const char	*base;
+	int		 fd;
+
+	if (path_split(c->hooks_dir, parent, sizeof(parent), &base) == -1)
+		return;		/* "/" itself */
+	if ((fd = path_open_dir(parent, c->uid, why, sizeof(why))) == -1)
+		fatalx("HCA_HOOKS_DIR=%s: %s", c->hooks_dir, why);
+	close(fd);
+}
+
 static void
 check_dir(const char *what, const char *path)
 {
 	struct stat	 st;
 
 	if (stat(path, &st) == -1)
-		die("%s=%s: %s", what, path, strerror(errno));
+		fatalx("%s=%s: %s", what, path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		die("%s=%s: not a directory", what, path);
+		fatalx("%s=%s: not a directory", what, path);
 }
 
 /* Read the URL from HCA_URL_FILE; the file is a secret, so is its text. */
@@ -429,7 +454,7 @@ read_url_file(const char *path)
 	size_t	 n;
 
 	if ((f = fopen(path, "re")) == NULL)
-		die("HCA_URL_FILE=%s: %s", path, strerror(errno));
+		fatalx("HCA_URL_FILE=%s: %s", path, strerror(errno));
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
@@ -438,14 +463,45 @@ read_url_file(const char *path)
 	buf[n] = '\0';
 	if (n == 0 || n == sizeof(buf) - 1) {
 		explicit_bzero(buf, sizeof(buf));
-		die("HCA_URL_FILE=%s: expected one URL of less than %zu bytes",
+		fatalx("HCA_URL_FILE=%s: expected one URL of less than %zu bytes",
 		    path, sizeof(buf) - 1);
 	}
 	char *u = strdup(buf);
 	explicit_bzero(buf, sizeof(buf));
 	if (u == NULL)
-		die("out of memory");
+		fatalx("out of memory");
 	return u;
+}
+
+/*
+ * The client key, read now (as root, when started so) and kept in memory for
+ * every connect, so that the file can be root's alone even with HCA_USER.
+ */
+static void
+read_key(struct conf *c)
+{
+	size_t	 n = 0;
+	ssize_t	 r;
+	int	 fd;
+
+	/* Read in place, into room for the largest: no copy left behind. */
+	if ((c->key_pem = malloc(KEY_MAX)) == NULL)
+		fatalx("out of memory");
+	if ((fd = open(c->key, O_RDONLY | O_CLOEXEC)) == -1)
+		fatalx("HCA_KEY=%s: %s", c->key, strerror(errno));
+	while (n < KEY_MAX &&
+	    (r = read(fd, c->key_pem + n, KEY_MAX - n)) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			fatalx("HCA_KEY=%s: %s", c->key, strerror(errno));
+		n += (size_t)r;
+	}
+	close(fd);
+	if (n == 0 || n == KEY_MAX)
+		fatalx("HCA_KEY=%s: expected a PEM key of less than %d bytes",
+		    c->key, KEY_MAX);
+	c->key_len = n;
 }
 
 /* Wipe HCA_URL's text from the environment block as well. */
@@ -459,27 +515,29 @@ take_url(struct conf *c)
 		file = NULL;	/* set empty: as if unset (clears an image's) */
 
 	if (v && file)
-		die("HCA_URL and HCA_URL_FILE are both set; use one");
+		fatalx("HCA_URL and HCA_URL_FILE are both set; use one");
 	if (v) {
 		if (*v == '\0')
-			die("HCA_URL is empty");
+			fatalx("HCA_URL is empty");
 		if ((c->url = strdup(v)) == NULL)
-			die("out of memory");
+			fatalx("out of memory");
 		explicit_bzero(v, strlen(v));
 		unsetenv("HCA_URL");
 	} else if (file) {
 		c->url = read_url_file(file);
+		if ((c->url_file = strdup(file)) == NULL)
+			fatalx("out of memory");
 	}
 	if (c->url) {
 		char			*copy = strdup(c->url);
 		struct amqp_connection_info ci;
 
 		if (copy == NULL)
-			die("out of memory");
+			fatalx("out of memory");
 		if (amqp_parse_url(copy, &ci) != AMQP_STATUS_OK) {
 			explicit_bzero(copy, strlen(copy));
 			free(copy);
-			die("%s: not an amqp:// or amqps:// URL of the form "
+			fatalx("%s: not an amqp:// or amqps:// URL of the form "
 			    "amqp://USER:PASS@HOST[:PORT][/VHOST]",
 			    file ? "HCA_URL_FILE" : "HCA_URL");
 		}
@@ -559,19 +617,19 @@ conf_load(struct conf *c, int argc, char **argv)
 		usage(2);
 	}
 
+	set_user(c);
 	check_dir("HCA_HOOKS_DIR", c->hooks_dir);
 	if ((p = realpath(c->hooks_dir, NULL)) == NULL)
-		die("HCA_HOOKS_DIR=%s: %s", c->hooks_dir, strerror(errno));
+		fatalx("HCA_HOOKS_DIR=%s: %s", c->hooks_dir, strerror(errno));
 	free(c->hooks_dir);
 	c->hooks_dir = p;
+	check_hooks_parent(c);
 	if (c->prefetch == 0)
 		c->prefetch = c->concurrency * 2 > 65535 ? 65535 :
 		    c->concurrency * 2;
 	if (c->stop_timeout_ms < 0)
 		c->stop_timeout_ms = c->hook_timeout_ms + c->hook_grace_ms +
 		    10000;
-	if (c->state_dir)
-		check_dir("HCA_STATE_DIR", c->state_dir);
 
 	if (c->offline_kind == NULL)
 		take_url(c);	/* offline, the broker settings are not used */
@@ -582,22 +640,24 @@ conf_load(struct conf *c, int argc, char **argv)
 	}
 	if (c->offline_kind == NULL) {
 		if (c->url == NULL)
-			die("HCA_URL (or HCA_URL_FILE) is not set: the agent "
+			fatalx("HCA_URL (or HCA_URL_FILE) is not set: the agent "
 			    "needs the broker's URL");
 		if (c->service == NULL)
-			die("HCA_SERVICE is not set: the agent needs its "
+			fatalx("HCA_SERVICE is not set: the agent needs its "
 			    "service id");
 	} else if (c->service == NULL && (c->service = strdup("offline")) ==
 	    NULL)
-		die("out of memory");
+		fatalx("out of memory");
 	if (c->queue_in == NULL &&
 	    asprintf(&c->queue_in, "%s.to_hca", c->service) == -1)
-		die("out of memory");
+		fatalx("out of memory");
 	if (c->queue_out == NULL &&
 	    asprintf(&c->queue_out, "%s.to_portal", c->service) == -1)
-		die("out of memory");
+		fatalx("out of memory");
 	if ((c->cert == NULL) != (c->key == NULL))
-		die("HCA_CERT and HCA_KEY go together: set both or neither");
+		fatalx("HCA_CERT and HCA_KEY go together: set both or neither");
+	if (c->key && c->offline_kind == NULL)
+		read_key(c);
 	build_hook_env(c);
 }
 
@@ -616,5 +676,10 @@ conf_free(struct conf *c)
 		explicit_bzero(c->url, strlen(c->url));
 		free(c->url);
 	}
+	if (c->key_pem) {
+		explicit_bzero(c->key_pem, c->key_len);
+		free(c->key_pem);
+	}
+	free(c->url_file);
 	memset(c, 0, sizeof(*c));
 }

@@ -5,6 +5,8 @@
 #ifndef HCA_CONF_H
 #define HCA_CONF_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,12 +22,17 @@ struct conf {
 	int64_t		 retry_delay_ms;
 	char		*service;
 	char		*user;		/* drop to this user when root */
+	uid_t		 uid;		/* what the agent runs as (HCA_USER's, */
+	gid_t		 gid;		/* or the caller's) */
 	int64_t		 rlimits[5];	/* see hook.h; -1: as inherited */
 
 	/* Broker */
 	char		*url;		/* secret */
 	char		*queue_in, *queue_out;
 	char		*cacert, *cert, *key;
+	char		*key_pem;	/* key's text, read at start (secret) */
+	size_t		 key_len;
+	char		*url_file;	/* HCA_URL_FILE, if the URL came so */
 	int		 insecure;
 	int		 declare;
 	int		 heartbeat;

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #include "ev.h"
 #include "hook.h"
 #include "log.h"
+#include "path.h"
 #include "util.h"
 
 #define STDERR_LINE_MAX		4096		/* longer lines are split */
@@ -79,14 +81,21 @@ safe_owner(const struct stat *st)
 	    (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
+/*
+ * Every candidate is reached by path_open(), which checks each directory
+ * and link from "/" down, on file descriptors.  No user but root and us can
+ * then change what its path names, so the hook is executed by that path
+ * (its $0 stays the path, and no descriptor of it is left open in the hook,
+ * as execveat() on the checked fd would need for a #! script).
+ */
 enum hook_found
 hook_resolve(const char *dir, const char *kind, const char *rtype,
     char *path, size_t len, const struct logctx *lc)
 {
 	struct stat	 st;
 	const char	*cand[3];
-	char		 kdir[4096];
-	int		 i, n, nc = 0;
+	char		 why[PATH_MAX + 200];
+	int		 i, n, nc = 0, fd, unsafe;
 
 	if (!name_valid(kind, strlen(kind)) ||
 	    (rtype && !name_valid(rtype, strlen(rtype))))
@@ -103,13 +112,17 @@ hook_resolve(const char *dir, const char *kind, const char *rtype,
 			n = snprintf(path, len, "%s/%s", dir, kind);
 		if (n < 0 || (size_t)n >= len)
 			return HOOK_NONE;
-		if (stat(path, &st) == -1) {
+		fd = path_open(path, geteuid(), O_PATH, &unsafe, why,
+		    sizeof(why));
+		if (fd == -1) {
 			if (errno != ENOENT && errno != ENOTDIR)
 				log_warn(lc, "cannot check hook %s: %s", path,
-				    strerror(errno));
+				    why);
 			continue;
 		}
-		if (!S_ISREG(st.st_mode))
+		n = fstat(fd, &st);
+		close(fd);
+		if (n == -1 || !S_ISREG(st.st_mode))
 			continue;
 		if ((st.st_mode & 0111) == 0 || access(path, X_OK) == -1) {
 			log_warn(lc, "hook %s is not executable; skipped", path);
@@ -122,15 +135,8 @@ hook_resolve(const char *dir, const char *kind, const char *rtype,
 			    (int)st.st_uid, (unsigned)(st.st_mode & 07777));
 			return HOOK_REFUSED;
 		}
-		/* The directories above it must be as safe as the file. */
-		n = snprintf(kdir, sizeof(kdir), "%s/%s", dir, kind);
-		if (n < 0 || (size_t)n >= sizeof(kdir))
-			return HOOK_NONE;
-		if ((cand[i] && (stat(kdir, &st) == -1 || !safe_owner(&st))) ||
-		    stat(dir, &st) == -1 || !safe_owner(&st)) {
-			log_error(lc, "hook %s refused: %s or %s is writable "
-			    "by others or not owned by root or uid %d", path,
-			    dir, kdir, (int)geteuid());
+		if (unsafe) {
+			log_error(lc, "hook %s refused: %s", path, why);
 			return HOOK_REFUSED;
 		}
 		return HOOK_FOUND;

@@ -83,10 +83,9 @@ hex(const void *p, size_t n)
 }
 
 int
-journal_open(const char *dir, int64_t ttl_ms, size_t max)
+journal_open(int dirfd, const char *dir, int64_t ttl_ms, size_t max)
 {
-	if ((J.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
+	J.dirfd = dirfd;
 	if ((J.dir = strdup(dir)) == NULL) {
 		close(J.dirfd);
 		J.dirfd = -1;
@@ -134,7 +133,9 @@ journal_put(const void *corr, size_t corrlen, const char *kind,
 	int		 fd = -1, e;
 
 	entry_name(corr, corrlen, name);
-	snprintf(tmp, sizeof(tmp), ".tmp-%s-%d", name, (int)getpid());
+	/* A name nobody can guess, made with O_EXCL: never someone's link. */
+	snprintf(tmp, sizeof(tmp), ".tmp-%s-%d-%08x", name, (int)getpid(),
+	    arc4random());
 	if ((h = hex(corr, corrlen)) == NULL)
 		return -1;
 	/* kind and type are names (name_valid()): nothing to escape. */
@@ -154,8 +155,8 @@ journal_put(const void *corr, size_t corrlen, const char *kind,
 	snprintf(head, sizeof(head), MAGIC "%zu %016" PRIx64 "\n", line.len,
 	    fnv1a(line.data, line.len));
 
-	fd = openat(J.dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
+	fd = openat(J.dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
 	if (fd == -1 || write_all(fd, head, strlen(head)) == -1 ||
 	    write_all(fd, line.data, line.len) == -1 || fsync(fd) == -1)
 		goto fail;
@@ -184,12 +185,20 @@ fail:
 static int
 read_entry(const char *name, struct buf *b)
 {
-	char	 chunk[8192];
-	ssize_t	 r;
-	int	 fd;
+	struct stat	 st;
+	char		 chunk[8192];
+	ssize_t		 r;
+	int		 fd;
 
-	if ((fd = openat(J.dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+	/* Not through a link; not a FIFO that would block the loop. */
+	if ((fd = openat(J.dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
 		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
 	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (r == -1 && errno == EINTR)
 			continue;
@@ -330,14 +339,16 @@ journal_sweep(void)
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, ".tmp-", 5) == 0) {
 			/* a write cut short; ours are renamed at once */
-			if (fstatat(J.dirfd, de->d_name, &st, 0) == 0 &&
+			if (fstatat(J.dirfd, de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 &&
 			    now - st.st_mtime > 60)
 				unlinkat(J.dirfd, de->d_name, 0);
 			continue;
 		}
 		if (strncmp(de->d_name, "r-", 2) ||
 		    strlen(de->d_name) >= sizeof(n->name) ||
-		    fstatat(J.dirfd, de->d_name, &st, 0) == -1)
+		    fstatat(J.dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		    -1)
 			continue;
 		if ((int64_t)(now - st.st_mtime) * 1000 > J.ttl_ms) {
 			unlinkat(J.dirfd, de->d_name, 0);

@@ -9,8 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Open the journal in dir; removes leftovers and expired entries. */
-int	 journal_open(const char *dir, int64_t ttl_ms, size_t max);
+/*
+ * Open the journal in the directory dirfd (taken over; dir names it in
+ * messages); removes leftovers and expired entries.
+ */
+int	 journal_open(int dirfd, const char *dir, int64_t ttl_ms, size_t max);
 void	 journal_close(void);
 /*
  * Write the reply of type to the request corr of kind durably; -1 with

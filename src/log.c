@@ -7,8 +7,11 @@
  * Values are escaped so that a line is always one line, whatever a hook or a
  * sender put into them.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "path.h"
 #include "util.h"
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -58,22 +62,71 @@ log_enabled(enum loglevel level)
 	return level <= lg.level;
 }
 
+/*
+ * Open the log file (absolute) for appending, as whoever we are now (the
+ * agent's user, once privileges are dropped).  It is reached by path_open():
+ * through directories and links that only root or we could have made, so
+ * that nobody else can point it elsewhere.  A missing file is made in its
+ * directory, never through a link.  A regular file must be ours or root's
+ * (not one another user left for us in /tmp); a character device or a FIFO
+ * will do too.  Opened without blocking, so that a FIFO without a reader
+ * does not hang the start; writes block as they do on stderr.
+ */
 static int
-log_openfd(const char *path)
+log_openfd(const char *path, char *why, size_t len)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	char		 dir[PATH_MAX];
+	const char	*base;
+	struct stat	 st;
+	int		 dfd, fd;
+
+	fd = path_open(path, geteuid(), O_WRONLY | O_APPEND | O_NONBLOCK, NULL,
+	    why, len);
+	if (fd == -1 && errno == ENOENT) {
+		if (path_split(path, dir, sizeof(dir), &base) == -1 ||
+		    (dfd = path_open_dir(dir, geteuid(), why, len)) == -1)
+			return -1;
+		fd = openat(dfd, base, O_WRONLY | O_APPEND | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0640);
+		close(dfd);
+		if (fd == -1) {
+			snprintf(why, len, "%s", strerror(errno));
+			return -1;
+		}
+	} else if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || fcntl(fd, F_SETFL, O_APPEND) == -1) {
+		snprintf(why, len, "%s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if ((S_ISREG(st.st_mode) && st.st_uid != 0 &&
+	    st.st_uid != geteuid()) || (!S_ISREG(st.st_mode) &&
+	    !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode))) {
+		snprintf(why, len, "is not a file of root's or uid %u",
+		    (unsigned)geteuid());
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int
-log_open(const char *path)
+log_open(const char *path, char *why, size_t len)
 {
+	char	 abs[PATH_MAX];
 	int	 fd;
 
 	if (path == NULL)
 		return 0;
-	if ((fd = log_openfd(path)) == -1)
+	if (path_absolute(path, abs, sizeof(abs)) == -1) {
+		snprintf(why, len, "%s", strerror(errno));
 		return -1;
-	if ((lg.path = strdup(path)) == NULL) {
+	}
+	if ((fd = log_openfd(abs, why, len)) == -1)
+		return -1;
+	if ((lg.path = strdup(abs)) == NULL) {
+		snprintf(why, len, "%s", strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -83,13 +136,13 @@ log_open(const char *path)
 
 /* SIGHUP: reopen the log file after rotation. */
 int
-log_reopen(void)
+log_reopen(char *why, size_t len)
 {
 	int	 fd;
 
 	if (lg.path == NULL)
 		return 0;
-	if ((fd = log_openfd(lg.path)) == -1)
+	if ((fd = log_openfd(lg.path, why, len)) == -1)
 		return -1;
 	close(lg.fd);
 	lg.fd = fd;
@@ -219,6 +272,19 @@ emit(enum loglevel level, const struct logctx *c, const char *msg, size_t n)
 			w = 0;
 	buf_free(&b);
 	return off;
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fputs("hca-exec: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
 }
 
 void

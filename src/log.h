@@ -15,8 +15,9 @@ struct logctx {
 
 int	 log_level_parse(const char *);		/* -1 if unknown */
 void	 log_init(enum loglevel, int json, const char *prog);
-int	 log_open(const char *path);		/* NULL path: stderr */
-int	 log_reopen(void);
+/* NULL path: stderr.  -1 with why filled on error (see log.c). */
+int	 log_open(const char *path, char *why, size_t whylen);
+int	 log_reopen(char *why, size_t whylen);
 int	 log_enabled(enum loglevel);
 
 void	 logmsg(enum loglevel, const struct logctx *, const char *, ...)
@@ -27,6 +28,13 @@ void	 logmsg(enum loglevel, const struct logctx *, const char *, ...)
  */
 size_t	 logbytes(enum loglevel, const struct logctx *, const char *prefix,
 	    const char *, size_t);
+
+/*
+ * Before the agent runs (configuration, start-up checks): say what is wrong
+ * on stderr, "hca-exec: ...", and exit 2.
+ */
+void	 fatalx(const char *, ...)
+	    __attribute__((noreturn, format(printf, 1, 2)));
 
 #define log_error(c, ...)	logmsg(LL_ERROR, (c), __VA_ARGS__)
 #define log_warn(c, ...)	logmsg(LL_WARN, (c), __VA_ARGS__)

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "dispatch.h"
 #include "ev.h"
 #include "log.h"
+#include "path.h"
 #include "util.h"
 
 /* fds 0, 1 and 2 must exist, or the first pipe would take their place. */
@@ -190,54 +192,99 @@ offline(const struct conf *c)
 }
 
 /*
- * HCA_USER: started as root, become that user and its groups, after the
- * state directory is made its own and before any hook runs.
+ * HCA_STATE_DIR, opened once, before the privileges are dropped, and used
+ * by that descriptor from then on.  Its parent must be reached through
+ * directories that no user but root (or, when the agent was not started as
+ * root, the agent's own) can write, and be one itself: whoever can write
+ * it could put any directory in the state directory's place, and have it
+ * made theirs.  The state directory is made (mode 0700) when it does not
+ * exist; it must be a directory, not a link, of root's or the agent's that
+ * nobody else can write, and it is given to the agent's user.
  */
-static void
+static int
+open_state_dir(const struct conf *c)
+{
+	char		 path[PATH_MAX], parent[PATH_MAX], why[PATH_MAX + 200];
+	const char	*base, *p;
+	struct stat	 st;
+	int		 pfd, fd;
+
+	if (path_absolute(c->state_dir, path, sizeof(path)) == -1 ||
+	    path_split(path, parent, sizeof(parent), &base) == -1)
+		fatalx("HCA_STATE_DIR=%s: %s", c->state_dir, strerror(errno));
+	if ((pfd = path_open_dir(parent, geteuid(), why, sizeof(why))) == -1)
+		fatalx("HCA_STATE_DIR=%s: %s", c->state_dir, why);
+	if (mkdirat(pfd, base, 0700) == 0)
+		log_info(NULL, "HCA_STATE_DIR %s made", path);
+	else if (errno != EEXIST)
+		fatalx("HCA_STATE_DIR=%s: cannot make it: %s", c->state_dir,
+		    strerror(errno));
+	fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(pfd);
+	if (fd == -1 || fstat(fd, &st) == -1)
+		fatalx("HCA_STATE_DIR=%s: %s", c->state_dir, errno == ELOOP ?
+		    "is a symbolic link" : strerror(errno));
+	if ((p = path_dir_ok(&st, c->uid)) != NULL || (st.st_mode & S_ISVTX))
+		fatalx("HCA_STATE_DIR=%s %s (uid %u, mode %04o): nobody but "
+		    "root or uid %u may own or write it", c->state_dir,
+		    p ? p : "is sticky", (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777), (unsigned)c->uid);
+	if (geteuid() == 0 && (st.st_uid != c->uid || st.st_gid != c->gid) &&
+	    fchown(fd, c->uid, c->gid) == -1)
+		fatalx("HCA_STATE_DIR=%s: chown: %s", c->state_dir,
+		    strerror(errno));
+	return fd;
+}
+
+/*
+ * HCA_USER: started as root, become that user and its groups, after the
+ * state directory is made its own and before any hook runs.  1 if the user
+ * was changed.
+ */
+static int
 drop_privileges(const struct conf *c)
 {
 	struct passwd	*pw;
 
 	if (c->user == NULL)
-		return;
-	if ((pw = getpwnam(c->user)) == NULL) {
-		fprintf(stderr, "hca-exec: HCA_USER=%s: no such user\n",
-		    c->user);
-		exit(2);
-	}
+		return 0;
+	if ((pw = getpwnam(c->user)) == NULL)
+		fatalx("HCA_USER=%s: no such user", c->user);
 	if (geteuid() != 0) {
 		if (pw->pw_uid == geteuid())
-			return;
-		fprintf(stderr, "hca-exec: HCA_USER=%s: changing the user "
-		    "needs root\n", c->user);
-		exit(2);
-	}
-	if (c->state_dir && chown(c->state_dir, pw->pw_uid, pw->pw_gid) == -1) {
-		fprintf(stderr, "hca-exec: HCA_STATE_DIR=%s: chown: %s\n",
-		    c->state_dir, strerror(errno));
-		exit(2);
+			return 0;
+		fatalx("HCA_USER=%s: changing the user needs root", c->user);
 	}
 	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
-		fprintf(stderr, "hca-exec: HCA_USER=%s: %s\n", c->user,
-		    strerror(errno));
-		exit(2);
-	}
-	if (setuid(0) != -1) {
-		fprintf(stderr, "hca-exec: HCA_USER=%s: root could be "
-		    "regained; stopping\n", c->user);
-		exit(2);
-	}
-	log_info(NULL, "running as user %s (uid %d, gid %d)", pw->pw_name,
-	    (int)pw->pw_uid, (int)pw->pw_gid);
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatalx("HCA_USER=%s: %s", c->user, strerror(errno));
+	if (setuid(0) != -1)
+		fatalx("HCA_USER=%s: root could be regained; stopping",
+		    c->user);
+	return 1;
+}
+
+/*
+ * A secret the agent read as root should stay out of its hooks' reach:
+ * they run as the user the agent now is.
+ */
+static void
+warn_readable(const char *what, const char *path)
+{
+	if (path && access(path, R_OK) == 0)
+		log_warn(NULL, "%s=%s can be read by uid %u, which hooks run "
+		    "as: make it readable by root only and start hca-exec as "
+		    "root with HCA_USER to keep it from hooks", what, path,
+		    (unsigned)getuid());
 }
 
 int
 main(int argc, char **argv)
 {
 	struct conf	 c;
-	int		 rc;
+	char		 why[PATH_MAX + 200];
+	int		 rc, state_fd = -1, dropped;
 
 	sanitize_fds();
 	conf_load(&c, argc, argv);
@@ -247,18 +294,24 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init(c.log_level, c.log_json, "hca-exec");
-	if (log_open(c.log_file) == -1) {
-		fprintf(stderr, "hca-exec: HCA_LOG_FILE=%s: %s\n", c.log_file,
-		    strerror(errno));
-		conf_free(&c);
-		return 2;
-	}
 	/*
 	 * No core dumps of a process that holds the broker's password, and
 	 * no ptrace or /proc/PID/mem for hooks running as our user.
 	 */
 	(void)prctl(PR_SET_DUMPABLE, 0);
-	drop_privileges(&c);
+	if (c.state_dir && c.offline_kind == NULL)
+		state_fd = open_state_dir(&c);
+	dropped = drop_privileges(&c);
+	/* As the user it is written as, like every reopen after it. */
+	if (log_open(c.log_file, why, sizeof(why)) == -1)
+		fatalx("HCA_LOG_FILE=%s: %s", c.log_file, why);
+	if (dropped)
+		log_info(NULL, "running as user %s (uid %u, gid %u)", c.user,
+		    (unsigned)c.uid, (unsigned)c.gid);
+	if (c.offline_kind == NULL) {
+		warn_readable("HCA_URL_FILE", c.url_file);
+		warn_readable("HCA_KEY", c.key);
+	}
 	/* Orphaned grandchildren of hooks come to us to be reaped. */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (ev_init() == -1) {
@@ -269,7 +322,7 @@ main(int argc, char **argv)
 	if (c.offline_kind)
 		rc = offline(&c);
 	else
-		rc = agent_run(&c);
+		rc = agent_run(&c, state_fd);
 	ev_free();
 	conf_free(&c);
 	return rc;

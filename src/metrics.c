@@ -5,7 +5,10 @@
  * error types hca-exec itself gives, the hook exit classes), anything else
  * counting as "other", so that no sender or hook can grow the file.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,14 +206,22 @@ metrics_write(const char *path)
 {
 	char	 tmp[4096];
 	FILE	*f;
-	int	 e;
+	int	 e, fd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+	/* A new file of a name nobody can guess: never someone's link. */
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((f = fopen(tmp, "we")) == NULL)
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
 		return -1;
+	if (fchmod(fd, 0644) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
 	emit(f);
 	if (fflush(f) == EOF || ferror(f)) {
 		e = errno;

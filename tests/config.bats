@@ -164,7 +164,7 @@ EOF
 }
 
 @test "config: HCA_LOG_FILE in a missing directory is refused" {
-	bad HCA_LOG_FILE /nonexistent/dir/hca.log 'HCA_LOG_FILE=/nonexistent/dir/hca.log: No such file or directory'
+	bad HCA_LOG_FILE /nonexistent/dir/hca.log 'HCA_LOG_FILE=/nonexistent/dir/hca.log: /nonexistent: No such file or directory'
 }
 
 # agent_bad VAR VALUE MESSAGE-ERE: the agent (no -n) stops at start-up with

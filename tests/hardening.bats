@@ -84,3 +84,35 @@ EOF2
 	assert_success
 	assert_reply .payload.id closed
 }
+
+@test "HCA_USER: a URL file that hooks' user can read is warned about; a root-only one is not" {
+	[ "$(id -u)" -eq 0 ] || fail "this test needs root (CI runs as root)"
+	# In a directory nobody can reach, as /etc or /run/secrets are.
+	dir=$(mktemp -d /tmp/hca-test-url.XXXXXX)
+	chmod 755 "$dir"
+	url=$dir/url
+	echo amqp://guest:S3cret@127.0.0.1:1 > "$url"
+	log=$BATS_TEST_TMPDIR/agent.log
+	for mode in 644 600; do
+		chmod $mode "$url"
+		: > "$log"
+		HCA_USER=nobody HCA_URL_FILE=$url HCA_SERVICE=t \
+		    "$HCA_EXEC" -H "$HOOKS" >"$log" 2>&1 3>&- &
+		pid=$!
+		for _ in $(seq 1 50); do
+			grep -q 'connecting to the broker' "$log" && break
+			sleep 0.1
+		done
+		kill -TERM $pid
+		wait $pid || true
+		cp "$log" "$log.$mode"
+	done
+	rm -rf "$dir"
+	run grep "HCA_URL_FILE=$url can be read by uid 65534, which hooks run as" "$log.644"
+	assert_success
+	run grep 'can be read by' "$log.600"
+	assert_failure
+	run grep -c S3cret "$log.644" "$log.600"
+	assert_output "$log.644:0
+$log.600:0"
+}

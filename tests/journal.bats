@@ -145,17 +145,29 @@ rewrite_entry() {
 	seal_entry "$1"
 }
 
-@test "a journal entry whose type does not fit its kind is not sent: the hook runs" {
+# journal_one ID: an agent with the journal answers request ID and stops;
+# ENTRY is the entry it wrote.
+journal_one() {
 	agent_start --declare --state-dir "$STATE"
-	portal -w 10 -i j-7 <<<'{"type":"X"}'
+	portal -w 10 -i "$1" <<<'{"type":"X"}'
 	assert_success
 	agent_stop
-	f=$(ls "$STATE"/r-*.json)
-	# 300 bytes: no AMQP short string can carry it.
-	rewrite_entry "$f" ".type = \"$(printf 'T%.0s' {1..300})\""
-	requeue_redelivered j-7
+	ENTRY=$(ls "$STATE"/r-*.json)
+}
+
+# redeliver ID [KIND]: ID comes back redelivered (as KIND) to a second agent
+# with the same journal, logging to AGENT_LOG (agent2.log).
+redeliver() {
+	requeue_redelivered "$@"
 	AGENT_LOG=$BATS_TEST_TMPDIR/agent2.log
 	agent_start --state-dir "$STATE"
+}
+
+@test "a journal entry whose type does not fit its kind is not sent: the hook runs" {
+	journal_one j-7
+	# 300 bytes: no AMQP short string can carry it.
+	rewrite_entry "$ENTRY" ".type = \"$(printf 'T%.0s' {1..300})\""
+	redeliver j-7
 	wait_log "$AGENT_LOG" 'corr=j-7 .*msg="reply ResourceCreatedV1' 10
 	assert grep -q 'of a reply type its kind does not have; treated as absent' "$AGENT_LOG"
 	run cat "$RUNS"
@@ -171,14 +183,9 @@ j-7 1"
 echo "dealloc $HCA_CORRELATION_ID $HCA_REDELIVERED" >> "$RUNS"
 echo "gone-$HCA_CORRELATION_ID"
 EOF2
-	agent_start --declare --state-dir "$STATE"
-	portal -w 10 -i j-8 <<<'{"type":"X"}'
-	assert_success
-	agent_stop
+	journal_one j-8
 	# The same correlation id comes back as another kind of request.
-	requeue_redelivered j-8 ResourceDeallocateV1
-	AGENT_LOG=$BATS_TEST_TMPDIR/agent2.log
-	agent_start --state-dir "$STATE"
+	redeliver j-8 ResourceDeallocateV1
 	wait_log "$AGENT_LOG" 'corr=j-8 .*msg="reply ResourceDeallocatedV1' 10
 	assert grep -q 'is for a ResourceAllocateV1 request, not ResourceDeallocateV1; not used' "$AGENT_LOG"
 	run cat "$RUNS"
@@ -189,19 +196,13 @@ dealloc j-8 1"
 }
 
 @test "a journal entry with two JSON documents parted by 0x1e is damaged, not used" {
-	agent_start --declare --state-dir "$STATE"
-	portal -w 10 -i j-9 <<<'{"type":"X"}'
-	assert_success
-	agent_stop
-	f=$(ls "$STATE"/r-*.json)
-	rewrite_entry "$f" '.body.id = "planted"'
+	journal_one j-9
+	rewrite_entry "$ENTRY" '.body.id = "planted"'
 	# jq would read the second document; libjq only the first.
-	line=$(tail -n 1 "$f")
-	printf '%s\036{"body":{"id":"other"}}\n' "$line" > "$f.line"
-	seal_entry "$f"
-	requeue_redelivered j-9
-	AGENT_LOG=$BATS_TEST_TMPDIR/agent2.log
-	agent_start --state-dir "$STATE"
+	line=$(tail -n 1 "$ENTRY")
+	printf '%s\036{"body":{"id":"other"}}\n' "$line" > "$ENTRY.line"
+	seal_entry "$ENTRY"
+	redeliver j-9
 	wait_log "$AGENT_LOG" 'corr=j-9 .*msg="reply ResourceCreatedV1' 10
 	assert grep -q 'is not a JSON object; treated as absent' "$AGENT_LOG"
 	run cat "$RUNS"
@@ -210,15 +211,9 @@ j-9 1"
 }
 
 @test "an entry of format 1 (no kind) is not used: the hook runs again" {
-	agent_start --declare --state-dir "$STATE"
-	portal -w 10 -i j-10 <<<'{"type":"X"}'
-	assert_success
-	agent_stop
-	f=$(ls "$STATE"/r-*.json)
-	sed -i '1s/^hca-journal 2 /hca-journal 1 /' "$f"
-	requeue_redelivered j-10
-	AGENT_LOG=$BATS_TEST_TMPDIR/agent2.log
-	agent_start --state-dir "$STATE"
+	journal_one j-10
+	sed -i '1s/^hca-journal 2 /hca-journal 1 /' "$ENTRY"
+	redeliver j-10
 	wait_log "$AGENT_LOG" 'corr=j-10 .*msg="reply ResourceCreatedV1' 10
 	assert grep -q 'is of another format version; not used' "$AGENT_LOG"
 	run cat "$RUNS"

@@ -18,7 +18,13 @@ setup_file() {
 	printf 'subjectAltName=DNS:localhost\n' > san.ext
 	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
 	    -days 2 -extfile san.ext -out server.pem 2>/dev/null
+	# A client certificate, its key readable by root alone.
+	openssl req -newkey rsa:2048 -nodes -subj /CN=hca-client \
+	    -keyout client.key -out client.csr 2>/dev/null
+	openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+	    -days 2 -out client.pem 2>/dev/null
 	chmod 644 ./*
+	chmod 400 client.key
 	TLS_PORT=$(( 20000 + RANDOM % 10000 ))
 	export TLS_PORT
 	broker_start -c "listeners.ssl.default = $TLS_PORT" \
@@ -68,4 +74,17 @@ teardown() {
 	export HCA_CACERT=$CERTS/other-ca.pem
 	agent_start --declare --insecure
 	assert grep -q 'NOT verified' "$AGENT_LOG"
+}
+
+@test "HCA_USER with a client key that only root can read: read before the drop, kept in memory" {
+	[ "$(id -u)" -eq 0 ] || fail "this test needs root (CI runs as root)"
+	export HCA_CACERT=$CERTS/ca.pem HCA_CERT=$CERTS/client.pem HCA_KEY=$CERTS/client.key
+	# The agent becomes nobody, who cannot read the key (mode 0400, root).
+	assert [ "$(stat -c '%u %a' "$HCA_KEY")" = "0 400" ]
+	HCA_USER=nobody agent_start --declare
+	assert grep -q 'running as user nobody' "$AGENT_LOG"
+	portal -w 10 ping
+	assert_success
+	assert_reply .type PingV1
+	refute grep -q 'HCA_KEY=.*can be read by' "$AGENT_LOG"
 }
