@@ -429,7 +429,8 @@ check_hooks_parent(const struct conf *c)
 
 	if (path_split(c->hooks_dir, parent, sizeof(parent), &base) == -1)
 		return;		/* "/" itself */
-	if ((fd = path_open_dir(parent, c->uid, why, sizeof(why))) == -1)
+	if ((fd = path_open_dir(parent, c->uid, NULL, why, sizeof(why))) ==
+	    -1)
 		fatalx("HCA_HOOKS_DIR=%s: %s", c->hooks_dir, why);
 	close(fd);
 }

@@ -82,11 +82,14 @@ safe_owner(const struct stat *st)
 }
 
 /*
- * Every candidate is reached by path_open(), which checks each directory
- * and link from "/" down, on file descriptors.  No user but root and us can
- * then change what its path names, so the hook is executed by that path
- * (its $0 stays the path, and no descriptor of it is left open in the hook,
- * as execveat() on the checked fd would need for a #! script).
+ * HOOKS is reached by path_open() and each candidate from there by
+ * path_openat(), which check every directory and link from "/" down, on
+ * file descriptors, at every request.  No user but root and us can then
+ * change what the candidate's path names, so the hook is executed by that
+ * path (its $0 stays the path, and no descriptor of it is left open in the
+ * hook, as execveat() on the checked fd would need for a #! script).  An
+ * unsafe step refuses a candidate that exists; one that does not is just
+ * absent.
  */
 enum hook_found
 hook_resolve(const char *dir, const char *kind, const char *rtype,
@@ -94,8 +97,9 @@ hook_resolve(const char *dir, const char *kind, const char *rtype,
 {
 	struct stat	 st;
 	const char	*cand[3];
-	char		 why[PATH_MAX + 200];
-	int		 i, n, nc = 0, fd, unsafe;
+	char		 why[PATH_MAX + 200], hwhy[PATH_MAX + 200];
+	char		 rel[2 * 129 + 2];
+	int		 i, n, nc = 0, hfd, fd, unsafe, hunsafe;
 
 	if (!name_valid(kind, strlen(kind)) ||
 	    (rtype && !name_valid(rtype, strlen(rtype))))
@@ -105,14 +109,20 @@ hook_resolve(const char *dir, const char *kind, const char *rtype,
 	cand[nc++] = "default";
 	cand[nc++] = NULL;		/* HOOKS/T itself */
 
+	if ((hfd = path_open_dir(dir, geteuid(), &hunsafe, hwhy,
+	    sizeof(hwhy))) == -1) {
+		log_warn(lc, "cannot reach the hooks directory: %s", hwhy);
+		return HOOK_NONE;
+	}
 	for (i = 0; i < nc; i++) {
 		if (cand[i])
-			n = snprintf(path, len, "%s/%s/%s", dir, kind, cand[i]);
+			snprintf(rel, sizeof(rel), "%s/%s", kind, cand[i]);
 		else
-			n = snprintf(path, len, "%s/%s", dir, kind);
+			snprintf(rel, sizeof(rel), "%s", kind);
+		n = snprintf(path, len, "%s/%s", dir, rel);
 		if (n < 0 || (size_t)n >= len)
-			return HOOK_NONE;
-		fd = path_open(path, geteuid(), O_PATH, &unsafe, why,
+			break;
+		fd = path_openat(hfd, dir, rel, geteuid(), O_PATH, &unsafe, why,
 		    sizeof(why));
 		if (fd == -1) {
 			if (errno != ENOENT && errno != ENOTDIR)
@@ -128,6 +138,7 @@ hook_resolve(const char *dir, const char *kind, const char *rtype,
 			log_warn(lc, "hook %s is not executable; skipped", path);
 			continue;
 		}
+		close(hfd);
 		if (!safe_owner(&st)) {
 			log_error(lc, "hook %s refused: it must be owned by "
 			    "root or uid %d and not group- or world-writable "
@@ -135,12 +146,14 @@ hook_resolve(const char *dir, const char *kind, const char *rtype,
 			    (int)st.st_uid, (unsigned)(st.st_mode & 07777));
 			return HOOK_REFUSED;
 		}
-		if (unsafe) {
-			log_error(lc, "hook %s refused: %s", path, why);
+		if (hunsafe || unsafe) {
+			log_error(lc, "hook %s refused: %s", path,
+			    hunsafe ? hwhy : why);
 			return HOOK_REFUSED;
 		}
 		return HOOK_FOUND;
 	}
+	close(hfd);
 	return HOOK_NONE;
 }
 

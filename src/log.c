@@ -84,7 +84,8 @@ log_openfd(const char *path, char *why, size_t len)
 	    why, len);
 	if (fd == -1 && errno == ENOENT) {
 		if (path_split(path, dir, sizeof(dir), &base) == -1 ||
-		    (dfd = path_open_dir(dir, geteuid(), why, len)) == -1)
+		    (dfd = path_open_dir(dir, geteuid(), NULL, why, len)) ==
+		    -1)
 			return -1;
 		fd = openat(dfd, base, O_WRONLY | O_APPEND | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0640);

@@ -212,7 +212,8 @@ open_state_dir(const struct conf *c)
 	if (path_absolute(c->state_dir, path, sizeof(path)) == -1 ||
 	    path_split(path, parent, sizeof(parent), &base) == -1)
 		fatalx("HCA_STATE_DIR=%s: %s", c->state_dir, strerror(errno));
-	if ((pfd = path_open_dir(parent, geteuid(), why, sizeof(why))) == -1)
+	if ((pfd = path_open_dir(parent, geteuid(), NULL, why,
+	    sizeof(why))) == -1)
 		fatalx("HCA_STATE_DIR=%s: %s", c->state_dir, why);
 	if (mkdirat(pfd, base, 0700) == 0)
 		log_info(NULL, "HCA_STATE_DIR %s made", path);

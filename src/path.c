@@ -64,9 +64,14 @@ fail(int fd, int e, char *why, size_t len, const char *fmt, const char *a,
 	return -1;
 }
 
-int
-path_open(const char *path, uid_t trusted, int flags, int *unsafe,
-    char *why, size_t len)
+/*
+ * The walk of path_open() and path_openat(): from dirfd, which is the
+ * directory dirname (canonical: no links, no dots), or from "/" when dirfd
+ * is -1 or path is absolute.
+ */
+static int
+walk(int dirfd, const char *dirname, const char *path, uid_t trusted,
+    int flags, int *unsafe, char *why, size_t len)
 {
 	char		 todo[2 * PATH_MAX], done[PATH_MAX], link[PATH_MAX];
 	char		 name[NAME_MAX + 1];
@@ -78,11 +83,23 @@ path_open(const char *path, uid_t trusted, int flags, int *unsafe,
 
 	if (unsafe)
 		*unsafe = 0;
-	if (path[0] != '/')
+	if (path[0] != '/' && dirfd == -1)
 		return fail(-1, EINVAL, why, len, "%s%s: not an absolute path",
 		    path, "");
 	if (strlcpy(todo, path, sizeof(todo)) >= sizeof(todo))
 		return fail(-1, ENAMETOOLONG, why, len, "%s%s: %s", path, "");
+	if (path[0] != '/') {
+		if (strlcpy(done, dirname, sizeof(done)) >= sizeof(done))
+			return fail(-1, ENAMETOOLONG, why, len, "%s%s: %s",
+			    dirname, "");
+		if ((fd = openat(dirfd, ".", O_PATH | O_DIRECTORY |
+		    O_CLOEXEC)) == -1)
+			return fail(-1, errno, why, len, "%s%s: %s", dirname,
+			    "");
+		if (strcmp(done, "/") == 0)
+			done[0] = '\0';
+		goto steps;
+	}
 restart:
 	if (fd != -1)
 		close(fd);
@@ -92,6 +109,7 @@ restart:
 	done[0] = '\0';
 	if (!bad && step_unsafe(&st, trusted, 0, "", "/", why, len))
 		bad = 1;
+steps:
 	for (;;) {
 		if (bad && unsafe == NULL) {
 			close(fd);
@@ -203,17 +221,38 @@ restart:
 }
 
 int
-path_open_dir(const char *path, uid_t trusted, char *why, size_t len)
+path_open(const char *path, uid_t trusted, int flags, int *unsafe,
+    char *why, size_t len)
+{
+	return walk(-1, "", path, trusted, flags, unsafe, why, len);
+}
+
+int
+path_openat(int dirfd, const char *dirname, const char *path, uid_t trusted,
+    int flags, int *unsafe, char *why, size_t len)
+{
+	return walk(dirfd, dirname, path, trusted, flags, unsafe, why, len);
+}
+
+int
+path_open_dir(const char *path, uid_t trusted, int *unsafe, char *why,
+    size_t len)
 {
 	struct stat	 st;
 	int		 fd;
 
-	if ((fd = path_open(path, trusted, O_PATH | O_DIRECTORY, NULL, why,
+	if ((fd = path_open(path, trusted, O_PATH | O_DIRECTORY, unsafe, why,
 	    len)) == -1)
 		return -1;
+	if (unsafe && *unsafe)
+		return fd;
 	if (fstat(fd, &st) == -1)
 		return fail(fd, errno, why, len, "%s%s: %s", path, "");
 	if (step_unsafe(&st, trusted, 0, "", path, why, len)) {
+		if (unsafe) {
+			*unsafe = 1;
+			return fd;
+		}
 		close(fd);
 		errno = EPERM;
 		return -1;

@@ -36,11 +36,19 @@ int	 path_open(const char *path, uid_t trusted, int flags, int *unsafe,
 	    char *why, size_t whylen);
 
 /*
- * path_open() of a directory (O_PATH) that must itself pass as the ones on
- * the way do; -1 with why filled (EPERM if it does not pass).
+ * The same, for path relative to the directory dirfd, which the caller has
+ * reached (and checked) as dirname (canonical: no links, no dots); links
+ * and ".." that lead above it are walked from "/" again.
  */
-int	 path_open_dir(const char *path, uid_t trusted, char *why,
-	    size_t whylen);
+int	 path_openat(int dirfd, const char *dirname, const char *path,
+	    uid_t trusted, int flags, int *unsafe, char *why, size_t whylen);
+
+/*
+ * path_open() of a directory (O_PATH) that must itself pass as the ones on
+ * the way do; unsafe as for path_open().
+ */
+int	 path_open_dir(const char *path, uid_t trusted, int *unsafe,
+	    char *why, size_t whylen);
 
 /* NULL if st (a directory) may be walked through, as above; else why not. */
 const char *path_dir_ok(const struct stat *, uid_t trusted);
