@@ -420,7 +420,9 @@ on_deliver(struct broker *b, const struct broker_events *ev, amqp_frame_t *f,
 	}
 	while (!oversize && got < size) {
 		if ((rc = content_frame(b, ev, ch, AMQP_FRAME_BODY, &part, err,
-		    errlen)) != 0 || part.payload.body_fragment.len > size - got) {
+		    errlen)) == 0 && part.payload.body_fragment.len > size - got)
+			rc = AMQP_STATUS_BAD_AMQP_DATA;	/* more than announced */
+		if (rc != 0) {
 			amqp_bytes_free(env.message.body);
 			goto undecodable;
 		}
@@ -448,6 +450,18 @@ on_deliver(struct broker *b, const struct broker_events *ev, amqp_frame_t *f,
 undecodable:
 	if (rc == 1)
 		return -1;	/* err says why */
+	/*
+	 * Content librabbitmq cannot read would come back for ever: reject
+	 * it.  Any other failure (the socket, a heartbeat) loses the
+	 * connection, and the broker requeues the request.
+	 */
+	if (rc != AMQP_STATUS_BAD_AMQP_DATA && rc != AMQP_STATUS_UNKNOWN_CLASS &&
+	    rc != AMQP_STATUS_UNKNOWN_METHOD && rc != AMQP_STATUS_TABLE_TOO_BIG &&
+	    rc != AMQP_STATUS_INVALID_PARAMETER) {
+		snprintf(err, errlen, "reading a request: %s",
+		    amqp_error_string2(rc));
+		return -1;
+	}
 	amqp_basic_reject(b->conn, ch, env.delivery_tag, 0);
 	snprintf(err, errlen, "a request that cannot be decoded (%s) was "
 	    "rejected without requeue", amqp_error_string2(rc));

@@ -502,6 +502,10 @@ read_key(struct conf *c)
 	if (n == 0 || n == KEY_MAX)
 		fatalx("HCA_KEY=%s: expected a PEM key of less than %d bytes",
 		    c->key, KEY_MAX);
+	/* librabbitmq 0.11 aborts the process when it meets a passphrase. */
+	if (memmem(c->key_pem, n, "ENCRYPTED", 9) != NULL)
+		fatalx("HCA_KEY=%s: the key is encrypted; hca-exec takes "
+		    "unencrypted keys only", c->key);
 	c->key_len = n;
 }
 

@@ -80,17 +80,18 @@ ev_init(void)
 	 * A signal that is ignored is discarded, blocked or not, so the
 	 * signalfd would never see it; an ignored SIGCHLD moreover makes the
 	 * kernel reap children itself.  Whoever started us may have left any
-	 * of them ignored (nohup, some supervisors): take them back.
+	 * of them ignored (nohup, some supervisors): take them back, once they
+	 * are blocked, so that none can kill us in between.
 	 */
-	sa.sa_handler = SIG_DFL;
 	sigemptyset(&ev.sigmask);
-	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++) {
-		if (sigaction(caught[i], &sa, NULL) == -1)
-			return -1;
+	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
 		sigaddset(&ev.sigmask, caught[i]);
-	}
 	if (sigprocmask(SIG_BLOCK, &ev.sigmask, NULL) == -1)
 		return -1;
+	sa.sa_handler = SIG_DFL;
+	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+		if (sigaction(caught[i], &sa, NULL) == -1)
+			return -1;
 	ev.sigfd = signalfd(-1, &ev.sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (ev.sigfd == -1)
 		return -1;

@@ -20,6 +20,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -354,7 +356,9 @@ hook_stderr(struct hook *h, const char *p, size_t n)
 	size_t		 len, take;
 
 	while (n && h->err_used < STDERR_LOG_MAX) {
-		nl = memchr(p, '\n', n);
+		/* Past STDERR_LINE_MAX a line is cut anyway: look no further. */
+		take = STDERR_LINE_MAX - h->line_len;
+		nl = memchr(p, '\n', n < take ? n : take);
 		len = nl ? (size_t)(nl - p) : n;
 		if (h->line_len + len >= STDERR_LINE_MAX) {
 			/* Too long for one line: log it in pieces. */
@@ -458,6 +462,10 @@ reset_reserved(int sig)
 	(void)syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
 }
 
+#ifndef SYS_close_range
+#define SYS_close_range	436	/* the same on every architecture */
+#endif
+
 /*
  * What the child needs to know and may not find out itself, learnt once, at
  * the first hook (the agent changes neither after start-up).
@@ -467,44 +475,70 @@ reset_reserved(int sig)
  * child cost 4 % of the throughput with a trivial hook (bench/).  glibc will
  * not tell about 32 and 33: those are always reset.
  *
- * fd_limit bounds the descriptors close_from() closes one by one.
+ * Whether close_range(2) works here (kernels before 5.9 lack it, seccomp
+ * filters may refuse it): tried on a range that holds no descriptor.
  */
 static char	 sig_reset[NSIG];
-static int	 fd_limit;
+static int	 has_close_range;
 static int	 spawn_known;
 
 static void
 spawn_init(void)
 {
 	struct sigaction sa;
-	struct rlimit	 rl;
 	int		 sig;
 
 	for (sig = 1; sig < NSIG; sig++)
 		sig_reset[sig] = sigaction(sig, NULL, &sa) == -1 ||
 		    sa.sa_handler == SIG_IGN;
-	fd_limit = 1 << 20;		/* the kernel's default nr_open */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1 << 20)
-		fd_limit = (int)rl.rlim_cur;
+	has_close_range = syscall(SYS_close_range, ~0U, ~0U, 0) == 0;
 	spawn_known = 1;
 }
 
 /*
- * Close every descriptor from lo up, in the child.  close_range(2) itself,
- * not libbsd's closefrom(): that falls back to opendir() and malloc() when
- * the call fails (kernels before 5.9, seccomp filters), which a vfork child
- * must not do.  The fallback here is close() of every number in turn.
+ * Without close_range(2): one above the highest descriptor open now, found
+ * before vfork() (/proc/self/fd), so that the child closes only that many
+ * one by one instead of every number up to RLIMIT_NOFILE (a million in some
+ * containers: 250 ms with the agent suspended).
+ */
+static int
+fd_bound(void)
+{
+	struct dirent	*de;
+	DIR		*d;
+	struct rlimit	 rl;
+	long		 fd;
+	int		 top = -1;
+
+	if (has_close_range)
+		return 0;
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if ((fd = strtol(de->d_name, NULL, 10)) > top &&
+			    fd < INT_MAX)
+				top = (int)fd;
+		closedir(d);
+		return top + 1;
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1 << 20)
+		return (int)rl.rlim_cur;
+	return 1 << 20;			/* the kernel's default nr_open */
+}
+
+/*
+ * Close every descriptor from lo up, in the child: close_range(2) itself,
+ * not libbsd's closefrom(), which falls back to opendir() and malloc() when
+ * the call fails, things a vfork child must not do; else close() each one
+ * below bound (fd_bound()).
  */
 static void
-close_from(int lo)
+close_from(int lo, int bound)
 {
 	int	 fd;
 
-#ifdef SYS_close_range
 	if (syscall(SYS_close_range, (unsigned)lo, ~0U, 0) == 0)
 		return;
-#endif
-	for (fd = lo; fd < fd_limit; fd++)
+	for (fd = lo; fd < bound; fd++)
 		(void)close(fd);
 }
 
@@ -514,7 +548,8 @@ close_from(int lo)
  * parent that exec worked, an errno that it did not.
  */
 static void __attribute__((noreturn))
-child(const struct hook_spec *s, int in, int out, int errfd, int note)
+child(const struct hook_spec *s, int in, int out, int errfd, int note,
+    int bound)
 {
 	struct sigaction sa;
 	sigset_t	 none;
@@ -534,7 +569,7 @@ child(const struct hook_spec *s, int in, int out, int errfd, int note)
 			goto fail;
 		note = 3;
 	}
-	close_from(4);
+	close_from(4, bound);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
@@ -571,12 +606,13 @@ fail:
  * hook_start() lives across vfork().
  */
 static pid_t __attribute__((noinline))
-spawn(const struct hook_spec *s, int in, int out, int errfd, int note)
+spawn(const struct hook_spec *s, int in, int out, int errfd, int note,
+    int bound)
 {
 	pid_t	 pid;
 
 	if ((pid = vfork()) == 0)
-		child(s, in, out, errfd, note);
+		child(s, in, out, errfd, note, bound);
 	return pid;
 }
 
@@ -641,7 +677,8 @@ hook_start(const struct hook_spec *s, hook_done_fn *done, void *arg)
 
 	if (!spawn_known)
 		spawn_init();
-	if ((h->pid = spawn(s, p_in[0], p_out[1], p_err[1], p_note[1])) == -1)
+	if ((h->pid = spawn(s, p_in[0], p_out[1], p_err[1], p_note[1],
+	    fd_bound())) == -1)
 		goto fail;
 	close(p_in[0]);
 	close(p_out[1]);

@@ -63,14 +63,41 @@ log_enabled(enum loglevel level)
 }
 
 /*
+ * The descriptor that /dev/stdout, /dev/stderr or /dev/fd/N (or
+ * /proc/self/fd/N) names, or -1: these are the agent's own descriptors,
+ * and the kernel's links to them cannot be walked as text.
+ */
+static int
+own_fd(const char *path)
+{
+	const char	*n = NULL;
+	char		*end;
+	long		 fd;
+
+	if (strcmp(path, "/dev/stdout") == 0)
+		return STDOUT_FILENO;
+	if (strcmp(path, "/dev/stderr") == 0)
+		return STDERR_FILENO;
+	if (strncmp(path, "/dev/fd/", 8) == 0)
+		n = path + 8;
+	else if (strncmp(path, "/proc/self/fd/", 14) == 0)
+		n = path + 14;
+	if (n == NULL || *n < '0' || *n > '9')
+		return -1;
+	fd = strtol(n, &end, 10);
+	return *end == '\0' && fd <= INT_MAX ? (int)fd : -1;
+}
+
+/*
  * Open the log file (absolute) for appending, as whoever we are now (the
- * agent's user, once privileges are dropped).  It is reached by path_open():
- * through directories and links that only root or we could have made, so
- * that nobody else can point it elsewhere.  A missing file is made in its
- * directory, never through a link.  A regular file must be ours or root's
- * (not one another user left for us in /tmp); a character device or a FIFO
- * will do too.  Opened without blocking, so that a FIFO without a reader
- * does not hang the start; writes block as they do on stderr.
+ * agent's user, once privileges are dropped).  Its directory is reached by
+ * path_open_dir(), through directories and links that only root or we
+ * could have made, so that nobody else can point it elsewhere; so is the
+ * file if it is a link.  A missing file is made there, never through a
+ * link.  It must be ours or root's, whatever its type: a FIFO another user
+ * left in /tmp could hold up every write.  Opened without blocking, so that
+ * a FIFO without a reader does not hang the start; writes block as they do
+ * on stderr.
  */
 static int
 log_openfd(const char *path, char *why, size_t len)
@@ -80,30 +107,41 @@ log_openfd(const char *path, char *why, size_t len)
 	struct stat	 st;
 	int		 dfd, fd;
 
-	fd = path_open(path, geteuid(), O_WRONLY | O_APPEND | O_NONBLOCK, NULL,
-	    why, len);
-	if (fd == -1 && errno == ENOENT) {
-		if (path_split(path, dir, sizeof(dir), &base) == -1 ||
-		    (dfd = path_open_dir(dir, geteuid(), NULL, why, len)) ==
-		    -1)
-			return -1;
-		fd = openat(dfd, base, O_WRONLY | O_APPEND | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0640);
-		close(dfd);
-		if (fd == -1) {
+	if ((fd = own_fd(path)) != -1) {
+		/* Inherited: whatever it is (a pipe, journald's socket). */
+		if ((fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1)
 			snprintf(why, len, "%s", strerror(errno));
+		return fd;
+	} else {
+		if (path_split(path, dir, sizeof(dir), &base) == -1) {
+			snprintf(why, len, "not a file name");
 			return -1;
 		}
-	} else if (fd == -1)
-		return -1;
+		if ((dfd = path_open_dir(dir, geteuid(), NULL, why, len)) == -1)
+			return -1;
+		fd = openat(dfd, base, O_WRONLY | O_APPEND | O_NONBLOCK |
+		    O_NOFOLLOW | O_CLOEXEC);
+		if (fd == -1 && errno == ELOOP)	/* a link: ours or root's? */
+			fd = path_openat(dfd, dir, base, geteuid(), O_WRONLY |
+			    O_APPEND | O_NONBLOCK, NULL, why, len);
+		else if (fd == -1 && errno == ENOENT &&
+		    (fd = openat(dfd, base, O_WRONLY | O_APPEND | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640)) == -1)
+			snprintf(why, len, "%s", strerror(errno));
+		else if (fd == -1)
+			snprintf(why, len, "%s", strerror(errno));
+		close(dfd);
+		if (fd == -1)
+			return -1;
+	}
 	if (fstat(fd, &st) == -1 || fcntl(fd, F_SETFL, O_APPEND) == -1) {
 		snprintf(why, len, "%s", strerror(errno));
 		close(fd);
 		return -1;
 	}
-	if ((S_ISREG(st.st_mode) && st.st_uid != 0 &&
-	    st.st_uid != geteuid()) || (!S_ISREG(st.st_mode) &&
-	    !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode))) {
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) &&
+	    !S_ISFIFO(st.st_mode))) {
 		snprintf(why, len, "is not a file of root's or uid %u",
 		    (unsigned)geteuid());
 		close(fd);

@@ -177,13 +177,17 @@ steps:
 			continue;
 		}
 		if (last) {
-			if (flags == O_PATH)
+			if (flags == O_PATH ||
+			    (flags == (O_PATH | O_DIRECTORY) && S_ISDIR(st.st_mode)))
 				break;
 			close(nfd);
 			nfd = openat(fd, name, flags | O_NOFOLLOW | O_CLOEXEC);
-			if (nfd == -1 || fstat(nfd, &st2) == -1)
+			if (nfd == -1 || fstat(nfd, &st2) == -1) {
+				if (nfd != -1)
+					close(nfd);
 				return fail(fd, errno, why, len, "%s/%s: %s",
 				    done, name);
+			}
 			if (st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
 				close(nfd);
 				return fail(fd, EAGAIN, why, len, "%s/%s: "

@@ -163,6 +163,13 @@ EOF
 	bad HCA_HOOK_PATH '' 'HCA_HOOK_PATH is empty'
 }
 
+@test "config: HCA_LOG_FILE=/dev/stderr logs to the inherited stderr, a pipe too" {
+	printf '#!/bin/sh\necho to-the-log >&2\necho ok\n' | mkhook $A/default
+	run bash -c '"$1" -n '$A' -H "$2" --log-file /dev/stderr <<<"{}" 2>&1 | cat' - "$HCA_EXEC" "$HOOKS"
+	assert_success
+	assert_output --partial 'msg="hook: to-the-log"'
+}
+
 @test "config: HCA_LOG_FILE in a missing directory is refused" {
 	bad HCA_LOG_FILE /nonexistent/dir/hca.log 'HCA_LOG_FILE=/nonexistent/dir/hca.log: /nonexistent: No such file or directory'
 }

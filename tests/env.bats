@@ -445,14 +445,21 @@ EOF
 	# LeakSanitizer cannot run under ptrace (the sanitized pass).
 	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
 	    run --separate-stderr strace -f -qq -o "$BATS_TEST_TMPDIR/trace" \
-	    -e trace=close_range,openat,getdents64 -e inject=close_range:error=ENOSYS \
+	    -e trace=vfork,execve,close_range,openat,getdents64 \
+	    -e inject=close_range:error=ENOSYS \
 	    "$HCA_EXEC" -n $A -H "$HOOKS" <<<'{}'
 	exec 5<&- 9>&-
 	assert_success
 	assert_log 'msg="hook: fds=0 1 2"'
 	assert grep -q 'close_range.*ENOSYS' "$BATS_TEST_TMPDIR/trace"
-	run grep -E '/proc/self/fd|getdents64' "$BATS_TEST_TMPDIR/trace"
-	assert_output ''
+	# What the child did between vfork() and its execve().
+	child=$(sed -n 's/.*vfork.*) *= *\([0-9][0-9]*\)$/\1/p' "$BATS_TEST_TMPDIR/trace" | head -n 1)
+	assert [ -n "$child" ]
+	run awk -v c="$child" '$1 == c && /execve\(/ { exit } $1 == c' "$BATS_TEST_TMPDIR/trace"
+	assert_success
+	assert_output --partial close_range
+	refute_output --partial /proc/self/fd
+	refute_output --partial getdents64
 }
 
 @test "process: a shell hook sees no descriptor but 0, 1, 2 and its script" {

@@ -74,6 +74,20 @@ as_stranger() {
 	assert_regex "$stderr" "HCA_LOG_FILE=$f: is not a file of root's or uid 0"
 }
 
+@test "log: a FIFO another user left where the log goes (/tmp) is refused" {
+	# Held open without being read, it would stop every write of the log.
+	f=/tmp/hca-test-fifo.$$
+	as_stranger mkfifo -m 622 "$f"
+	as_stranger sh -c 'exec 3<>"$1"; exec sleep 30' - "$f" 3>&- &
+	holder=$!
+	kill_later "$holder"
+	run --separate-stderr timeout -k 2 5 "$HCA_EXEC" -n $A -H "$HOOKS" --log-file "$f" <<<'{}'
+	kill "$holder"
+	rm -f "$f"
+	assert_failure 2
+	assert_regex "$stderr" "HCA_LOG_FILE=$f: is not a file of root's or uid 0"
+}
+
 @test "log: made by the agent's user in its own directory, and written" {
 	as_stranger true
 	HCA_USER=nobody HCA_LOG_FILE=$STRANGE/agent.log dispatch_body '{}' $A

@@ -88,3 +88,12 @@ teardown() {
 	assert_reply .type PingV1
 	refute grep -q 'HCA_KEY=.*can be read by' "$AGENT_LOG"
 }
+
+@test "an encrypted client key is refused at start, exit 2 (librabbitmq would abort)" {
+	openssl pkey -in "$CERTS/client.key" -aes128 -passout pass:secret \
+	    -out "$BATS_TEST_TMPDIR/enc.key" 2>/dev/null
+	HCA_CACERT=$CERTS/ca.pem HCA_CERT=$CERTS/client.pem HCA_KEY=$BATS_TEST_TMPDIR/enc.key \
+	    run --separate-stderr timeout -k 2 10 "$HCA_EXEC" -H "$HOOKS" --declare
+	assert_failure 2
+	assert_regex "$stderr" "HCA_KEY=$BATS_TEST_TMPDIR/enc.key: the key is encrypted"
+}
