@@ -14,7 +14,7 @@ WARN	 = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	   -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith
 PKGS	 = librabbitmq libbsd-overlay
 DEPCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEPLIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq
+DEPLIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq -pthread
 ALL_CFLAGS = $(WARN) $(DEPCFLAGS) -DHCA_VERSION='"$(VERSION)"' $(CFLAGS)
 
 B	?= build

@@ -81,7 +81,9 @@ static struct {
 	int			 nanswered;
 	struct ev_timer		 reconnect, stop, republish, metrics, sweep;
 	int64_t			 backoff, connected_at;
+	int64_t			 blocked_at;	/* 0: publishing not blocked */
 	int			 attempts;
+	struct broker_connect	*connecting;	/* an attempt under way */
 	int			 fd;		/* the socket in the poll set */
 	int			 readable;	/* in this round's poll */
 	char			 broken[512];	/* why the connection failed */
@@ -181,6 +183,13 @@ usable(void)
 	return A.b != NULL && A.broken[0] == '\0';
 }
 
+/* Replies wait while the broker blocks publishing. */
+static int
+can_publish(void)
+{
+	return usable() && A.blocked_at == 0;
+}
+
 static void
 lost(void)
 {
@@ -189,6 +198,8 @@ lost(void)
 
 	log_error(NULL, "broker connection lost: %s", A.broken);
 	A.broken[0] = '\0';
+	A.blocked_at = 0;	/* a new connection starts unblocked */
+	metrics_blocked(0);
 	/* The library may have closed the socket already: use our copy. */
 	ev_fd_del(A.fd);
 	A.fd = -1;
@@ -229,17 +240,41 @@ on_broker_fd(int fd, int revents, void *arg)
 	A.readable = 1;		/* broker_pump() runs after the round */
 }
 
+static void	 on_connected(int, int, void *);
+
+/* Try to connect, in a thread of its own (broker_connect()). */
 static void
 on_reconnect(void *arg)
+{
+	(void)arg;
+	A.attempts++;
+	log_info(NULL, "connecting to the broker (attempt %d)", A.attempts);
+	if ((A.connecting = broker_connect(A.conf)) == NULL ||
+	    ev_fd_add(broker_connect_fd(A.connecting), POLLIN, on_connected,
+	    NULL) == -1) {
+		log_error(NULL, "cannot start connecting: %s", strerror(errno));
+		if (A.connecting) {
+			broker_connect_abandon(A.connecting);
+			A.connecting = NULL;
+		}
+		ev_timer_at(&A.reconnect, now_ms() + BACKOFF_MAX);
+	}
+}
+
+/* The connecting thread is done. */
+static void
+on_connected(int fd, int revents, void *arg)
 {
 	char		 err[512];
 	enum broker_err	 kind;
 	int64_t		 delay;
 
+	(void)revents;
 	(void)arg;
-	A.attempts++;
-	log_info(NULL, "connecting to the broker (attempt %d)", A.attempts);
-	if ((A.b = broker_open(A.conf, err, sizeof(err), &kind)) == NULL) {
+	ev_fd_del(fd);
+	A.b = broker_connected(A.connecting, err, sizeof(err), &kind);
+	A.connecting = NULL;
+	if (A.b == NULL) {
 		if (kind == BROKER_FATAL && A.connected_at == 0) {
 			log_error(NULL, "cannot start: %s", err);
 			A.status = 1;
@@ -297,7 +332,7 @@ publish_pending(void)
 	struct delivery	*d;
 
 	TAILQ_FOREACH(d, &A.publishing, entry) {
-		if (!usable())
+		if (!can_publish())
 			return;
 		if (d->ptag == 0)
 			publish_one(d);
@@ -353,7 +388,7 @@ on_job_done(const struct request *req, const struct reply *r, void *arg)
 		    "publishing it anyway", strerror(errno));
 	d->state = D_PUBLISHING;
 	TAILQ_INSERT_TAIL(&A.publishing, d, entry);
-	if (usable())
+	if (can_publish())
 		publish_one(d);
 	schedule();
 }
@@ -403,6 +438,34 @@ on_returned(void *arg, const amqp_basic_properties_t *p, const char *why)
 	lc.corr = corr;
 	log_error(&lc, "reply could not be routed and is dropped: %s", why);
 	free(corr);
+}
+
+/*
+ * connection.blocked: the broker (a memory or disk alarm) will not read
+ * what a publisher sends, and a publish would wait in the socket's buffer
+ * and then hold up the loop.  Replies are kept, in order, until it lifts.
+ */
+static void
+on_blocked(void *arg, const char *reason)
+{
+	struct delivery	*d;
+	int		 n = 0;
+
+	(void)arg;
+	TAILQ_FOREACH(d, &A.publishing, entry)
+		n += d->ptag == 0;
+	if (reason && A.blocked_at == 0) {
+		A.blocked_at = now_ms();
+		log_warn(NULL, "the broker blocks publishing (%s): replies wait "
+		    "until it unblocks", reason);
+	} else if (reason == NULL && A.blocked_at) {
+		log_info(NULL, "the broker unblocked publishing after %.1f s; "
+		    "%d waiting replies go out", (now_ms() - A.blocked_at) /
+		    1000.0, n);
+		A.blocked_at = 0;
+		publish_pending();
+	}
+	metrics_blocked(A.blocked_at != 0);
 }
 
 /* ---- requests ------------------------------------------------------ */
@@ -492,7 +555,8 @@ from_journal(const amqp_envelope_t *e)
 	log_info(&d->log, "redelivered request answered from the journal "
 	    "(%s); hook not run", type);
 	TAILQ_INSERT_TAIL(&A.publishing, d, entry);
-	publish_one(d);
+	if (can_publish())
+		publish_one(d);
 	return 1;
 }
 
@@ -665,7 +729,7 @@ int
 agent_run(const struct conf *c, int state_fd)
 {
 	static const struct broker_events evs = {
-		on_deliver, on_confirm, on_returned, NULL
+		on_deliver, on_confirm, on_returned, on_blocked, NULL
 	};
 	char		 err[512];
 	int64_t		 tick;
@@ -728,6 +792,12 @@ agent_run(const struct conf *c, int state_fd)
 		ev_fd_del(A.fd);
 		broker_close(A.b, A.broken[0] == '\0');
 		A.b = NULL;
+	}
+	if (A.connecting) {
+		/* It may wait for a silent broker for a while yet: no more. */
+		ev_fd_del(broker_connect_fd(A.connecting));
+		broker_connect_abandon(A.connecting);
+		A.connecting = NULL;
 	}
 	if (A.stopping)
 		log_info(NULL, "stopped");

@@ -13,6 +13,9 @@
  * no amqp_publisher_confirm_wait()).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +32,16 @@
 
 #define CH_CONSUME	1
 #define CH_PUBLISH	2
-#define CONNECT_TIMEOUT	10		/* seconds */
+#define CONNECT_TIMEOUT	10		/* seconds: TCP (and TLS) connect */
+#define SETUP_TIMEOUT	10		/* seconds: handshake, each RPC */
+#define CLOSE_TIMEOUT	2		/* seconds: each RPC of a close */
 #define DEFAULT_CA	"/etc/ssl/certs/ca-certificates.crt"
 
 struct broker {
 	amqp_connection_state_t	 conn;
+	char			 hello[512];	/* "connected to ..." */
+	char			 consuming[512];	/* "consuming ..." */
+	int			 insecure;
 	amqp_bytes_t		 ctag;		/* consumer tag */
 	uint64_t		 next_tag;	/* of the next publish */
 	int			 heartbeat;
@@ -41,7 +49,21 @@ struct broker {
 	int			 tls;
 	int64_t			 next_read;	/* at the latest (ms) */
 	uint64_t		 max_message;	/* bytes of a request body */
+	const char		*queue;		/* consumed (the conf's) */
 };
+
+/* A connect in its thread (broker_connect()). */
+struct broker_connect {
+	pthread_t		 thread;
+	const struct conf	*conf;
+	int			 pipe[2];	/* [1]: written once, when done */
+	_Atomic int		 state;		/* CONN_* */
+	struct broker		*b;		/* the result, or NULL and: */
+	char			 err[512];
+	enum broker_err		 kind;
+};
+
+enum { CONN_RUNNING, CONN_DONE, CONN_ABANDONED };
 
 /* Say what an RPC reply means, naming the server's code and text. */
 static void
@@ -129,9 +151,7 @@ open_socket(struct broker *b, const struct conf *c,
 		b->tls = 1;
 		if ((s = amqp_ssl_socket_new(b->conn)) == NULL)
 			goto nosock;
-		if (c->insecure)
-			log_warn(NULL, "--insecure: the broker's certificate "
-			    "and host name are NOT verified");
+		b->insecure = c->insecure;
 		amqp_ssl_socket_set_verify_peer(s, !c->insecure);
 		amqp_ssl_socket_set_verify_hostname(s, !c->insecure);
 		if ((rc = amqp_ssl_socket_set_cacert(s, c->cacert ? c->cacert :
@@ -182,7 +202,43 @@ fail:
 	return -1;
 }
 
-struct broker *
+/*
+ * What the agent tells the broker it can do: be told that its consumer was
+ * cancelled (a deleted queue), and that the connection is blocked (an
+ * alarm).  librabbitmq adds its own capabilities to these.
+ */
+static amqp_table_t
+capabilities(amqp_table_entry_t *caps, amqp_table_entry_t *prop)
+{
+	amqp_table_t	 t;
+
+	caps[0].key = amqp_cstring_bytes("consumer_cancel_notify");
+	caps[0].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+	caps[0].value.value.boolean = 1;
+	caps[1].key = amqp_cstring_bytes("connection.blocked");
+	caps[1].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+	caps[1].value.value.boolean = 1;
+	prop[0].key = amqp_cstring_bytes("capabilities");
+	prop[0].value.kind = AMQP_FIELD_KIND_TABLE;
+	prop[0].value.value.table.num_entries = 2;
+	prop[0].value.value.table.entries = caps;
+	prop[1].key = amqp_cstring_bytes("product");
+	prop[1].value.kind = AMQP_FIELD_KIND_UTF8;
+	prop[1].value.value.bytes = amqp_cstring_bytes("hca-exec");
+	prop[2].key = amqp_cstring_bytes("version");
+	prop[2].value.kind = AMQP_FIELD_KIND_UTF8;
+	prop[2].value.value.bytes = amqp_cstring_bytes(HCA_VERSION);
+	t.num_entries = 3;
+	t.entries = prop;
+	return t;
+}
+
+/*
+ * Connect, log in, check the queues, consume: everything that waits for the
+ * broker, run by the connecting thread (broker_connect()).  It logs
+ * nothing; what it would say goes into the broker's hello and consuming.
+ */
+static struct broker *
 broker_open(const struct conf *c, char *err, size_t errlen,
     enum broker_err *kind)
 {
@@ -190,6 +246,9 @@ broker_open(const struct conf *c, char *err, size_t errlen,
 	struct broker			*b;
 	amqp_rpc_reply_t		 r;
 	amqp_basic_consume_ok_t		*ok;
+	amqp_table_entry_t		 caps[2], prop[3];
+	amqp_table_t			 props = capabilities(caps, prop);
+	struct timeval			 tmo = { SETUP_TIMEOUT, 0 };
 	char				*url;
 
 	*kind = BROKER_RETRY;
@@ -209,10 +268,14 @@ broker_open(const struct conf *c, char *err, size_t errlen,
 		snprintf(err, errlen, "out of memory");
 		goto fail_url;
 	}
+	/* A broker that accepts and then says nothing is given up on. */
+	amqp_set_handshake_timeout(b->conn, &tmo);
+	amqp_set_rpc_timeout(b->conn, &tmo);
 	if (open_socket(b, c, &ci, err, errlen, kind) == -1)
 		goto fail_url;
-	r = amqp_login(b->conn, ci.vhost, 0, AMQP_DEFAULT_FRAME_SIZE,
-	    c->heartbeat, AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
+	r = amqp_login_with_properties(b->conn, ci.vhost, 0,
+	    AMQP_DEFAULT_FRAME_SIZE, c->heartbeat, &props,
+	    AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
 	explicit_bzero(ci.password, strlen(ci.password));
 	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
 		char what[300];
@@ -227,8 +290,9 @@ broker_open(const struct conf *c, char *err, size_t errlen,
 			    "vhost?)");
 		goto fail_url;
 	}
-	log_info(NULL, "connected to %s:%d vhost %s as %s, heartbeat %d s",
-	    ci.host, ci.port, ci.vhost, ci.user, amqp_get_heartbeat(b->conn));
+	snprintf(b->hello, sizeof(b->hello), "connected to %s:%d vhost %s as "
+	    "%s, heartbeat %d s", ci.host, ci.port, ci.vhost, ci.user,
+	    amqp_get_heartbeat(b->conn));
 	explicit_bzero(url, strlen(c->url));
 	free(url);
 	url = NULL;
@@ -252,8 +316,13 @@ broker_open(const struct conf *c, char *err, size_t errlen,
 	    amqp_empty_table);
 	RPC_OK(b, "consuming the inbound queue");
 	b->ctag = amqp_bytes_malloc_dup(ok->consumer_tag);
-	log_info(NULL, "consuming %s, replies to reply_to or %s, prefetch %d",
-	    c->queue_in, c->queue_out, c->prefetch);
+	snprintf(b->consuming, sizeof(b->consuming), "consuming %s, replies "
+	    "to reply_to or %s, prefetch %d", c->queue_in, c->queue_out,
+	    c->prefetch);
+	b->queue = c->queue_in;
+	/* From here on the loop never waits for an RPC but in closing. */
+	tmo.tv_sec = CLOSE_TIMEOUT;
+	amqp_set_rpc_timeout(b->conn, &tmo);
 	return b;
 
 fail_url:
@@ -264,6 +333,98 @@ fail_url:
 fail:
 	broker_close(b, 0);
 	return NULL;
+}
+
+static void *
+connect_main(void *arg)
+{
+	struct broker_connect	*bc = arg;
+	char			 one = 1;
+
+	bc->b = broker_open(bc->conf, bc->err, sizeof(bc->err), &bc->kind);
+	if (atomic_exchange(&bc->state, CONN_DONE) == CONN_ABANDONED) {
+		/* Nobody waits for it any more. */
+		broker_close(bc->b, 0);
+		close(bc->pipe[0]);
+		close(bc->pipe[1]);
+		free(bc);
+		return NULL;
+	}
+	(void)!write(bc->pipe[1], &one, 1);
+	return NULL;
+}
+
+struct broker_connect *
+broker_connect(const struct conf *c)
+{
+	struct broker_connect	*bc;
+	int			 e;
+
+	if ((bc = calloc(1, sizeof(*bc))) == NULL)
+		return NULL;
+	bc->conf = c;
+	atomic_init(&bc->state, CONN_RUNNING);
+	if (pipe2(bc->pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		free(bc);
+		return NULL;
+	}
+	/* It inherits the mask: the loop's signals stay the loop's. */
+	if ((e = pthread_create(&bc->thread, NULL, connect_main, bc)) != 0) {
+		close(bc->pipe[0]);
+		close(bc->pipe[1]);
+		free(bc);
+		errno = e;
+		return NULL;
+	}
+	return bc;
+}
+
+int
+broker_connect_fd(const struct broker_connect *bc)
+{
+	return bc->pipe[0];
+}
+
+/* The thread has ended: its result, and the attempt freed. */
+static struct broker *
+connect_take(struct broker_connect *bc)
+{
+	struct broker	*b = bc->b;
+
+	pthread_join(bc->thread, NULL);
+	close(bc->pipe[0]);
+	close(bc->pipe[1]);
+	free(bc);
+	return b;
+}
+
+struct broker *
+broker_connected(struct broker_connect *bc, char *err, size_t errlen,
+    enum broker_err *kind)
+{
+	struct broker	*b;
+
+	if (bc->b == NULL) {
+		strlcpy(err, bc->err, errlen);
+		*kind = bc->kind;
+	}
+	if ((b = connect_take(bc)) != NULL) {
+		log_info(NULL, "%s", b->hello);
+		if (b->insecure)
+			log_warn(NULL, "--insecure: the broker's certificate "
+			    "and host name are NOT verified");
+		log_info(NULL, "%s", b->consuming);
+	}
+	return b;
+}
+
+void
+broker_connect_abandon(struct broker_connect *bc)
+{
+	if (atomic_exchange(&bc->state, CONN_ABANDONED) == CONN_DONE)
+		broker_close(connect_take(bc), 0);
+	else
+		pthread_detach(bc->thread);	/* it frees what it has */
 }
 
 int
@@ -327,9 +488,22 @@ on_frame(struct broker *b, const struct broker_events *ev, amqp_frame_t *f,
 		amqp_destroy_message(&msg);
 		return 0;
 	case AMQP_BASIC_CANCEL_METHOD:
-		snprintf(err, errlen, "the broker cancelled the consumer "
-		    "(queue deleted?)");
+		snprintf(err, errlen, "the broker cancelled the consumer of "
+		    "queue %s (deleted, or moved?); consuming again once it is "
+		    "there", b->queue);
 		return -1;
+	case AMQP_CONNECTION_BLOCKED_METHOD: {
+		amqp_connection_blocked_t *bl = f->payload.method.decoded;
+		char reason[256];
+
+		snprintf(reason, sizeof(reason), "%.*s", (int)bl->reason.len,
+		    (char *)bl->reason.bytes);
+		ev->blocked(ev->arg, reason);
+		return 0;
+	}
+	case AMQP_CONNECTION_UNBLOCKED_METHOD:
+		ev->blocked(ev->arg, NULL);
+		return 0;
 	case AMQP_CHANNEL_CLOSE_METHOD: {
 		amqp_channel_close_t *cc = f->payload.method.decoded;
 		snprintf(err, errlen, "the broker closed channel %u: %u %.*s",

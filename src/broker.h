@@ -30,6 +30,11 @@ struct broker_events {
 	/* A reply was unroutable (its reply_to queue is gone). */
 	void	(*returned)(void *, const amqp_basic_properties_t *,
 		    const char *why);
+	/*
+	 * The broker blocks publishing (an alarm), reason saying why, or
+	 * unblocks it (reason NULL).
+	 */
+	void	(*blocked)(void *, const char *reason);
 	void	 *arg;
 };
 
@@ -38,9 +43,21 @@ enum broker_err {
 	BROKER_FATAL		/* will not work without a change: exit */
 };
 
-/* Connect, log in, check (or declare) both queues, consume.  NULL on error. */
-struct broker	*broker_open(const struct conf *, char *err, size_t errlen,
-		    enum broker_err *);
+/*
+ * Connect, log in, check (or declare) both queues and consume, in a thread
+ * of its own: a broker that accepts and then says nothing, or answers
+ * slowly, holds up nothing else.  broker_connect() starts it (NULL, errno
+ * set, if it cannot); broker_connect_fd() becomes readable when it is done;
+ * broker_connected() then gives the connection, or NULL with err and the
+ * kind of error, and frees the attempt.  broker_connect_abandon() leaves an
+ * attempt to end by itself (at exit).
+ */
+struct broker_connect;
+struct broker_connect *broker_connect(const struct conf *);
+int		 broker_connect_fd(const struct broker_connect *);
+struct broker	*broker_connected(struct broker_connect *, char *err,
+		    size_t errlen, enum broker_err *);
+void		 broker_connect_abandon(struct broker_connect *);
 int		 broker_fd(const struct broker *);
 /* Milliseconds until broker_pump() must read even if poll saw nothing. */
 int64_t		 broker_due(const struct broker *);

@@ -601,9 +601,10 @@ fail:
  * tables and copy-on-write faults in both processes, more CPU than a trivial
  * hook itself (bench/).  child() is fit for vfork(): it makes only
  * async-signal-safe calls, writes nothing but its own stack and errno, and
- * never returns; the agent has one thread and no signal handler that could
- * run in the child.  A function of its own, so that no variable of
- * hook_start() lives across vfork().
+ * never returns; the agent has no signal handler that could run in the
+ * child, and its one other thread (connecting to the broker, broker.c)
+ * touches nothing the child uses.  A function of its own, so that no
+ * variable of hook_start() lives across vfork().
  */
 static pid_t __attribute__((noinline))
 spawn(const struct hook_spec *s, int in, int out, int errfd, int note,

@@ -55,6 +55,9 @@ static struct {
 	uint64_t	 hist[NKINDS][NBUCKETS + 1];
 	double		 hist_sum[NKINDS];
 	uint64_t	 reconnects;
+	uint64_t	 blocks;
+	int		 blocked;
+	uint64_t	 deferred;
 	int		 running;
 } m;
 
@@ -135,6 +138,20 @@ metrics_reconnect(void)
 }
 
 void
+metrics_blocked(int on)
+{
+	if (on && !m.blocked)
+		m.blocks++;
+	m.blocked = on;
+}
+
+void
+metrics_deferred(void)
+{
+	m.deferred++;
+}
+
+void
 metrics_running(int n)
 {
 	m.running = n;
@@ -177,6 +194,18 @@ emit(FILE *f)
 	fprintf(f, "# HELP hca_reconnects_total Connections to the broker "
 	    "after the first.\n# TYPE hca_reconnects_total counter\n"
 	    "hca_reconnects_total %llu\n", (unsigned long long)m.reconnects);
+	fprintf(f, "# HELP hca_broker_blocked_total Times the broker blocked "
+	    "publishing (connection.blocked).\n"
+	    "# TYPE hca_broker_blocked_total counter\n"
+	    "hca_broker_blocked_total %llu\n"
+	    "# HELP hca_broker_blocked 1 while the broker blocks publishing.\n"
+	    "# TYPE hca_broker_blocked gauge\nhca_broker_blocked %d\n",
+	    (unsigned long long)m.blocks, m.blocked);
+	fprintf(f, "# HELP hca_hook_starts_deferred_total Hook starts put "
+	    "off for want of descriptors, processes or memory.\n"
+	    "# TYPE hca_hook_starts_deferred_total counter\n"
+	    "hca_hook_starts_deferred_total %llu\n",
+	    (unsigned long long)m.deferred);
 	fprintf(f, "# HELP hca_hooks_running Hooks running now.\n"
 	    "# TYPE hca_hooks_running gauge\nhca_hooks_running %d\n",
 	    m.running);

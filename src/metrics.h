@@ -15,6 +15,10 @@ void	 metrics_reply(const char *kind, const char *type, const char *etype);
 void	 metrics_hook(const char *kind, const struct hook_result *);
 void	 metrics_retry(const char *kind);
 void	 metrics_reconnect(void);
+/* The broker blocks publishing (1) or no longer does (0). */
+void	 metrics_blocked(int);
+/* A hook could not be started for want of descriptors or memory. */
+void	 metrics_deferred(void);
 void	 metrics_running(int);
 /* Write the file (tmp + rename); -1 with errno on failure. */
 int	 metrics_write(const char *path);
