@@ -43,6 +43,7 @@
 #define ANSWERED_TTL	(3600 * 1000)
 #define ANSWERED_MAX	10000
 #define RENACK_MS	1000		/* republish after a broker nack */
+#define RESTART_MS	1000		/* try a hook again after a shortage */
 
 enum dstate { D_WAITING, D_RUNNING, D_PUBLISHING };
 
@@ -82,6 +83,9 @@ static struct {
 	struct ev_timer		 reconnect, stop, republish, metrics, sweep;
 	int64_t			 backoff, connected_at;
 	int64_t			 blocked_at;	/* 0: publishing not blocked */
+	int			 limit;		/* hooks started at most */
+	int			 deferred;	/* starts put off, this spell */
+	struct ev_timer		 restart;	/* tries one after a shortage */
 	int			 attempts;
 	struct broker_connect	*connecting;	/* an attempt under way */
 	int			 fd;		/* the socket in the poll set */
@@ -348,15 +352,69 @@ on_republish(void *arg)
 
 static void schedule(void);
 
+/*
+ * A hook could not be started for a shortage of descriptors, processes or
+ * memory (an agent's problem, not the user's): the request goes back to the
+ * head of the line, unanswered, and no more hooks are started than run now
+ * until one of them ends; with none running, one is tried again a second
+ * later.  Said once for each such spell.
+ */
 static void
-on_job_done(const struct request *req, const struct reply *r, void *arg)
+defer(struct delivery *d, struct request *req)
+{
+	d->req = *req;
+	memset(req, 0, sizeof(*req));
+	d->state = D_WAITING;
+	TAILQ_INSERT_HEAD(&A.waiting, d, entry);
+	metrics_deferred();
+	if (A.deferred++ == 0)
+		log_warn(&d->log, "cannot start a hook for want of "
+		    "descriptors, processes or memory; the request waits, and "
+		    "no more than %d hook(s) run until one ends", A.nrunning);
+	A.limit = A.nrunning;
+	if (A.limit == 0)
+		ev_timer_at(&A.restart, now_ms() + RESTART_MS);
+}
+
+/*
+ * A hook ended: what it held is free, so one more than before may start,
+ * until HCA_CONCURRENCY is reached again (a shortage that lasts costs a
+ * failed start now and then, not one per free slot).
+ */
+static void
+undefer(void)
+{
+	if (A.limit >= A.conf->concurrency)
+		return;
+	ev_timer_stop(&A.restart);
+	if (++A.limit < A.conf->concurrency)
+		return;
+	log_info(NULL, "hooks start again up to %d at once; %d start(s) had to "
+	    "wait", A.conf->concurrency, A.deferred);
+	A.deferred = 0;
+}
+
+static void
+on_restart(void *arg)
+{
+	(void)arg;
+	A.limit = 1;		/* one try; more as hooks end */
+	schedule();
+}
+
+static void
+on_job_done(struct request *req, const struct reply *r, void *arg)
 {
 	struct delivery	*d = arg;
 	jv		 s;
 
-	(void)req;
 	TAILQ_REMOVE(&A.running, d, entry);
 	A.nrunning--;
+	if (r->deferred && !d->abandon) {
+		defer(d, req);
+		return;
+	}
+	undefer();
 	if (d->abandon) {
 		log_warn(&d->log, "stopping: reply dropped, the request goes "
 		    "back to the queue");
@@ -475,7 +533,7 @@ schedule(void)
 {
 	struct delivery	*d;
 
-	while (A.stopping == 0 && A.nrunning < A.conf->concurrency &&
+	while (A.stopping == 0 && A.nrunning < A.limit &&
 	    (d = TAILQ_FIRST(&A.waiting)) != NULL) {
 		TAILQ_REMOVE(&A.waiting, d, entry);
 		d->state = D_RUNNING;
@@ -604,6 +662,7 @@ on_deliver(void *arg, const amqp_envelope_t *e, int oversize)
 		d->reply_to = amqp_bytes_malloc_dup(p->reply_to);
 	d->req.redelivered = e->redelivered;
 	d->req.oversize = oversize;
+	d->req.deferrable = 1;
 	d->req.corr = bytes_str(p->correlation_id);
 	if ((p->_flags & AMQP_BASIC_TYPE_FLAG) && p->type.len &&
 	    memchr(p->type.bytes, '\0', p->type.len) == NULL)
@@ -746,6 +805,8 @@ agent_run(const struct conf *c, int state_fd)
 	ev_timer_init(&A.republish, on_republish, NULL);
 	ev_timer_init(&A.metrics, on_metrics, NULL);
 	ev_timer_init(&A.sweep, on_sweep, NULL);
+	ev_timer_init(&A.restart, on_restart, NULL);
+	A.limit = c->concurrency;
 	if (state_fd != -1) {
 		if (journal_open(state_fd, c->state_dir, c->journal_ttl_ms,
 		    (size_t)c->journal_max) == -1) {
@@ -817,6 +878,7 @@ agent_run(const struct conf *c, int state_fd)
 	ev_timer_stop(&A.republish);
 	ev_timer_stop(&A.metrics);
 	ev_timer_stop(&A.sweep);
+	ev_timer_stop(&A.restart);
 	journal_close();
 	if (c->metrics_file)
 		write_metrics();

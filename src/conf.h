@@ -5,6 +5,7 @@
 #ifndef HCA_CONF_H
 #define HCA_CONF_H
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <stddef.h>
@@ -25,6 +26,8 @@ struct conf {
 	uid_t		 uid;		/* what the agent runs as (HCA_USER's, */
 	gid_t		 gid;		/* or the caller's) */
 	int64_t		 rlimits[5];	/* see hook.h; -1: as inherited */
+	struct rlimit	 hook_nofile;	/* RLIMIT_NOFILE as the agent got it */
+	int		 hook_nofile_set;
 
 	/* Broker */
 	char		*url;		/* secret */

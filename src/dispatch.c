@@ -83,6 +83,11 @@ job_finish(struct job *j)
 {
 	jv	 t = jv_invalid();
 
+	if (j->reply.deferred) {
+		j->done(&j->req, &j->reply, j->arg);
+		job_free(j);
+		return;
+	}
 	if (strcmp(j->reply.type, ERROR_REPLY) == 0)
 		t = jv_object_get(jv_copy(j->reply.body), jv_string("type"));
 	log_info(&j->log, "reply %s%s%s after %lld ms", j->reply.type,
@@ -258,6 +263,24 @@ job_env(struct job *j, time_t deadline)
 	return 0;
 }
 
+/* A start that failed for a shortage the agent may wait out. */
+static int
+shortage(const struct job *j, int e)
+{
+	return j->req.deferrable &&
+	    (e == EMFILE || e == ENFILE || e == EAGAIN || e == ENOMEM);
+}
+
+/* No reply now: the caller puts the request back in line. */
+static void
+job_defer(struct job *j, int e)
+{
+	log_debug(&j->log, "cannot start a hook now: %s; deferred",
+	    strerror(e));
+	j->reply.deferred = 1;
+	job_reply(j);
+}
+
 static void
 job_on_hook(const struct hook_result *r, void *arg)
 {
@@ -265,6 +288,10 @@ job_on_hook(const struct hook_result *r, void *arg)
 	int64_t		 delay;
 
 	j->hook = NULL;
+	if (r->end == HOOK_EXECFAIL && shortage(j, r->code)) {
+		job_defer(j, r->code);
+		return;
+	}
 	metrics_hook(j->req.kind, r);
 	switch (r->end) {
 	case HOOK_EXITED:
@@ -332,9 +359,14 @@ job_run(struct job *j)
 	s.grace_ms = j->conf->hook_grace_ms;
 	s.max_output = j->conf->max_output;
 	s.rlimits = j->conf->rlimits;
+	s.nofile = j->conf->hook_nofile_set ? &j->conf->hook_nofile : NULL;
 	s.log = j->log;
 	log_info(&j->log, "running %s (attempt %d)", j->path, j->attempt);
 	if ((j->hook = hook_start(&s, job_on_hook, j)) == NULL) {
+		if (shortage(j, errno)) {
+			job_defer(j, errno);
+			return;
+		}
 		log_error(&j->log, "cannot start hook %s: %s", j->path,
 		    strerror(errno));
 		job_error(j, "HookFailed", NULL);

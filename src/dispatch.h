@@ -18,6 +18,7 @@ struct request {
 	size_t	 body_len;
 	int	 oversize;	/* body over HCA_MAX_MESSAGE, not read */
 	int	 redelivered;
+	int	 deferrable;	/* a shortage may defer it (the daemon) */
 };
 
 /* What hca-exec reads from a request body (all NULL when absent). */
@@ -39,9 +40,13 @@ void		 request_info_free(struct request_info *);
 struct job;
 /*
  * Called once, from the loop, with the reply.  The job, the request and
- * the reply are freed when it returns.
+ * the reply are freed when it returns.  A reply may be deferred instead
+ * (reply.deferred, only for a deferrable request): a hook could not be
+ * started for want of descriptors, processes or memory (EMFILE, ENFILE,
+ * EAGAIN, ENOMEM); the callback may then take the request back (move its
+ * strings out, leaving NULL) to start it again later.
  */
-typedef void	 job_done_fn(const struct request *, const struct reply *,
+typedef void	 job_done_fn(struct request *, const struct reply *,
 		    void *arg);
 
 /* Takes the request's strings over (they are freed with the job). */

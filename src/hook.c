@@ -578,6 +578,8 @@ child(const struct hook_spec *s, int in, int out, int errfd, int note,
 			reset_reserved(sig);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (s->nofile && setrlimit(RLIMIT_NOFILE, s->nofile) == -1)
+		goto fail;
 	for (i = 0; s->rlimits && i < sizeof(res) / sizeof(res[0]); i++) {
 		if (s->rlimits[i] < 0)
 			continue;

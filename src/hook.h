@@ -10,6 +10,8 @@
 #ifndef HCA_HOOK_H
 #define HCA_HOOK_H
 
+#include <sys/resource.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +39,8 @@ struct hook_spec {
 	/* RLIMIT_AS, _CPU, _NOFILE, _NPROC, _CORE; -1 keeps the agent's,
 	   INT64_MAX is unlimited.  NULL: all kept. */
 	const int64_t	*rlimits;
+	/* RLIMIT_NOFILE when rlimits leaves it as is (NULL: the agent's). */
+	const struct rlimit *nofile;
 	struct logctx	 log;		/* tags stderr lines; must outlive it */
 };
 

@@ -114,7 +114,7 @@ offline_signal(int sig, void *arg)
 }
 
 static void
-offline_done(const struct request *req, const struct reply *r, void *arg)
+offline_done(struct request *req, const struct reply *r, void *arg)
 {
 	struct offline	*o = arg;
 	jv		 line;
@@ -267,6 +267,35 @@ drop_privileges(const struct conf *c)
 }
 
 /*
+ * A running hook holds three descriptors, and takes four more while it
+ * starts: raise the soft limit on open files to the hard one, and warn once
+ * if even that cannot cover HCA_CONCURRENCY (hooks then start as
+ * descriptors allow).  Hooks keep the limit the agent was started with:
+ * many programs are not ready for more than 1024.
+ */
+static void
+raise_nofile(struct conf *c)
+{
+	struct rlimit	 rl, want;
+	rlim_t		 need = 3 * (rlim_t)c->concurrency + 32;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	c->hook_nofile = rl;
+	c->hook_nofile_set = 1;
+	want = rl;
+	want.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1 << 20 : rl.rlim_max;
+	if (want.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &want) == 0)
+		rl = want;
+	if (rl.rlim_cur < need)
+		log_warn(NULL, "RLIMIT_NOFILE is %llu, fewer than the %llu "
+		    "descriptors that %d hooks at once need: hooks start as "
+		    "descriptors allow (raise the hard limit: ulimit -Hn, "
+		    "LimitNOFILE=, --ulimit nofile=)", (unsigned long long)
+		    rl.rlim_cur, (unsigned long long)need, c->concurrency);
+}
+
+/*
  * A secret the agent read as root should stay out of its hooks' reach:
  * they run as the user the agent now is.
  */
@@ -312,6 +341,7 @@ main(int argc, char **argv)
 	if (c.offline_kind == NULL) {
 		warn_readable("HCA_URL_FILE", c.url_file);
 		warn_readable("HCA_KEY", c.key);
+		raise_nofile(&c);
 	}
 	/* Orphaned grandchildren of hooks come to us to be reaped. */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);

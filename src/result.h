@@ -17,6 +17,8 @@
 struct reply {
 	const char	*type;		/* AMQP type: kind->reply or ErrorV1 */
 	jv		 body;		/* a JSON object */
+	int		 deferred;	/* no reply: the hook could not start
+					   for a shortage; try again later */
 };
 
 /* ErrorV1 with this type and message (message NULL: the generic one). */

@@ -142,6 +142,12 @@ EOF2
 		assert grep -q "\"id-rs-$i\"" "$got"
 	done
 	echo "replies: $(grep -c . "$got"), distinct: $(sort -u "$got" | grep -c .), hook runs: $(count_log "$AGENT_LOG" 'msg="running /')" >&3
+	# Replies published before the restart may have come first: the
+	# reconnect is waited for, not assumed.
+	end=$((SECONDS + 60))
+	while [ "$(count_log "$AGENT_LOG" 'msg="connected to')" -lt 2 ] && [ $SECONDS -lt $end ]; do
+		sleep 0.25
+	done
 	assert [ "$(count_log "$AGENT_LOG" 'msg="connected to')" -ge 2 ]
 }
 

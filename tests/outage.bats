@@ -204,3 +204,25 @@ print(int(max(gap, time.time() - last) * 1000))' "$m")
 	assert grep -q '^hca_broker_blocked_total 1$' "$m"
 	assert grep -q '^hca_broker_blocked 0$' "$m"
 }
+
+@test "outage: too few descriptors for HCA_CONCURRENCY: requests wait for them, none is HookFailed" {
+	testtools_build
+	# 64 descriptors for 64 hooks at once, which would need about 224.
+	m=$BATS_TEST_TMPDIR/hca.prom
+	( ulimit -n 64 && exec "$HCA_EXEC" -H "$HOOKS" --declare -c 64 \
+	    --metrics-file "$m" --metrics-interval 0.2 ) >>"$AGENT_LOG" 2>&1 3>&- &
+	AGENT_PID=$!
+	wait_log "$AGENT_LOG" 'msg="consuming' 15
+	"$PUBLISH_TOOL" publish "$HCA_URL" "$HCA_SERVICE.to_hca" emfile 200 \
+	    '{"type":"X","secs":0.3}'
+	replies_in_log 200 120
+	ok=$(count_log "$AGENT_LOG" 'msg="reply ResourceCreatedV1')
+	errors=$(count_log "$AGENT_LOG" 'msg="reply ErrorV1')
+	sleep 0.5
+	waited=$(awk '$1 == "hca_hook_starts_deferred_total" { print $2 }' "$m")
+	echo "ulimit -n 64, concurrency 64: 200 requests, $ok answered by their hooks, $errors ErrorV1, $waited starts waited for descriptors" >&3
+	assert_equal "$ok" 200
+	assert_equal "$errors" 0
+	assert_equal "$(count_log "$AGENT_LOG" 'RLIMIT_NOFILE is 64, fewer than')" 1
+	assert [ "$waited" -gt 0 ]
+}
