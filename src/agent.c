@@ -469,6 +469,8 @@ on_confirm(void *arg, uint64_t tag, int multiple, int ok)
 			continue;
 		}
 		TAILQ_REMOVE(&A.publishing, d, entry);
+		if (A.conf->state_dir)
+			journal_confirmed(d->corr.bytes, d->corr.len);
 		if (d->gen == A.gen) {
 			if (broker_ack(A.b, d->tag) == -1)
 				fail("acking a request failed");
@@ -584,14 +586,27 @@ from_journal(const amqp_envelope_t *e)
 	const char			*type = NULL;
 	char				*kind, *body = NULL;
 	size_t				 len = 0;
-	int				 found;
+	int				 found, confirmed = 0;
 
 	if (!(p->_flags & AMQP_BASIC_TYPE_FLAG) || p->type.len == 0 ||
 	    memchr(p->type.bytes, '\0', p->type.len) != NULL ||
 	    (kind = bytes_str(p->type)) == NULL)
 		return 0;
 	found = journal_get(p->correlation_id.bytes, p->correlation_id.len,
-	    kind, &type, &body, &len);
+	    kind, &type, &body, &len, &confirmed);
+	if (found && confirmed) {
+		struct logctx lc = { NULL, kind };
+		char *c = bytes_str(p->correlation_id);
+
+		lc.corr = c;
+		log_info(&lc, "redelivered request's reply was confirmed "
+		    "already (journal); acked without sending it again");
+		broker_ack(A.b, e->delivery_tag);
+		free(c);
+		free(kind);
+		free(body);
+		return 1;
+	}
 	if (!found || (d = calloc(1, sizeof(*d))) == NULL) {
 		free(kind);
 		free(body);

@@ -10,7 +10,12 @@
  * is never mistaken for a hit.  An entry answers only a request of the kind
  * it was written for, and only with a reply type that kind can have (its
  * success reply or ErrorV1): whatever is in the file, nothing else is sent.
- * Entries of format 1 (no kind) are not used.  An entry is written to a temporary file,
+ * Entries of format 1 (no kind) are not used.
+ *
+ * An entry is written with mode 0600 and made 0400 once the broker has
+ * confirmed its reply: a redelivery of the request is then acknowledged
+ * without sending the reply again.  The mode change is not synced; a crash
+ * that loses it costs one duplicate reply.  An entry is written to a temporary file,
  * fsync'd, renamed into place and the directory fsync'd: a crash at any
  * instant leaves the old state or the new one, plus perhaps a temporary
  * file that the next start removes.
@@ -36,6 +41,8 @@
 
 #define MAGIC		"hca-journal 2 "
 #define MAGIC_ANY	"hca-journal "
+#define MODE_PUBLISHED	0600		/* an entry's mode: its reply sent */
+#define MODE_CONFIRMED	0400		/* and confirmed by the broker */
 #define ENTRY_MAX	(72 * 1024 * 1024)
 
 static struct {
@@ -156,8 +163,10 @@ journal_put(const void *corr, size_t corrlen, const char *kind,
 	    fnv1a(line.data, line.len));
 
 	fd = openat(J.dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd == -1 || write_all(fd, head, strlen(head)) == -1 ||
+	    O_CLOEXEC, MODE_PUBLISHED);
+	/* The mode is the confirmed mark: exact, whatever the umask. */
+	if (fd == -1 || fchmod(fd, MODE_PUBLISHED) == -1 ||
+	    write_all(fd, head, strlen(head)) == -1 ||
 	    write_all(fd, line.data, line.len) == -1 || fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {
@@ -181,9 +190,22 @@ fail:
 	return -1;
 }
 
+void
+journal_confirmed(const void *corr, size_t corrlen)
+{
+	char	 name[32];
+
+	if (J.dirfd == -1)
+		return;
+	entry_name(corr, corrlen, name);
+	if (fchmodat(J.dirfd, name, MODE_CONFIRMED, 0) == -1 && errno != ENOENT)
+		log_warn(NULL, "journal %s/%s: marking it confirmed: %s", J.dir,
+		    name, strerror(errno));
+}
+
 /* Read a whole entry file into b; -1 if it cannot be read. */
 static int
-read_entry(const char *name, struct buf *b)
+read_entry(const char *name, struct buf *b, int *confirmed)
 {
 	struct stat	 st;
 	char		 chunk[8192];
@@ -199,6 +221,7 @@ read_entry(const char *name, struct buf *b)
 		errno = EINVAL;
 		return -1;
 	}
+	*confirmed = (st.st_mode & 0777) == MODE_CONFIRMED;
 	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (r == -1 && errno == EINTR)
 			continue;
@@ -227,7 +250,7 @@ reply_type(const struct kind *k, jv t)
 
 int
 journal_get(const void *corr, size_t corrlen, const char *kind,
-    const char **type, char **body, size_t *len)
+    const char **type, char **body, size_t *len, int *confirmed)
 {
 	struct buf		 b = { NULL, 0, 0 };
 	const struct kind	*k;
@@ -241,7 +264,7 @@ journal_get(const void *corr, size_t corrlen, const char *kind,
 	if (J.dirfd == -1 || kind == NULL || (k = kind_lookup(kind)) == NULL)
 		return 0;
 	entry_name(corr, corrlen, name);
-	if (read_entry(name, &b) == -1) {
+	if (read_entry(name, &b, confirmed) == -1) {
 		if (errno != ENOENT)
 			log_warn(NULL, "journal %s/%s: %s", J.dir, name,
 			    strerror(errno));

@@ -28,7 +28,12 @@ int	 journal_put(const void *corr, size_t corrlen, const char *kind,
  * the entry is damaged (logged).
  */
 int	 journal_get(const void *corr, size_t corrlen, const char *kind,
-	    const char **type, char **body, size_t *len);
+	    const char **type, char **body, size_t *len, int *confirmed);
+/*
+ * The broker confirmed the reply to corr: mark its entry so (not synced:
+ * losing the mark costs a duplicate reply, never a lost one).
+ */
+void	 journal_confirmed(const void *corr, size_t corrlen);
 /* Drop entries past their time and the oldest beyond the maximum. */
 void	 journal_sweep(void);
 

@@ -25,6 +25,9 @@
 #     the test's "fault" line.);
 #   - while the agent process lives (broker restarts, closed connections)
 #     no hook runs twice at all: running hooks are adopted on redelivery.
+#   - no reply is published again once the broker has confirmed it (the
+#     agents log at debug level: every publish and every confirm, with the
+#     correlation id); each duplicate reply is printed with its reason.
 # Figures go to fd 3.
 load lib/common
 load lib/broker
@@ -69,7 +72,7 @@ teardown() {
 fault_agent() {
 	NAGENT=$((NAGENT + 1))
 	AGENT_LOG=$BATS_TEST_TMPDIR/agent.$NAGENT.log
-	agent_start --declare --state-dir "$STATE" -c 8
+	agent_start --declare --state-dir "$STATE" -c 8 -l debug
 }
 
 publish_all() {
@@ -145,6 +148,23 @@ verify() {
 	    grep -c 'not run again' || true)
 	already=$(cat "$BATS_TEST_TMPDIR"/agent.*.log |
 	    grep -c 'answered already' || true)
+	# Publishes and confirms of every request, in time order, from all
+	# the agents: "P CORR" and "C CORR".
+	cat "$BATS_TEST_TMPDIR"/agent.*.log | sort | sed -n \
+	    -e 's/.* corr=\([^ ]*\) .*msg="reply published to.*/P \1/p' \
+	    -e 's/.* corr=\([^ ]*\) .*msg="request acked".*/C \1/p' \
+	    -e 's/.* corr=\([^ ]*\) .*msg="reply confirmed;.*/C \1/p' \
+	    -e 's/.* corr=\([^ ]*\) .*acked without sending it again.*/C \1/p' \
+	    >"$BATS_TEST_TMPDIR/events"
+	# A publish after a confirm is a broken promise; a request published
+	# more than once before its confirm was resent because the confirm
+	# had not come when the fault struck (allowed, and why).
+	confacked=$(cat "$BATS_TEST_TMPDIR"/agent.*.log |
+	    grep -c 'acked without sending it again' || true)
+	afterconf=$(awk '$1 == "C" { c[$2] = 1 } $1 == "P" && c[$2] { n++ }
+	    END { print n + 0 }' "$BATS_TEST_TMPDIR/events")
+	resent=$(awk '$1 == "P" && !c[$2] && p[$2]++ { n++ } $1 == "C" { c[$2] = 1 }
+	    END { print n + 0 }' "$BATS_TEST_TMPDIR/events")
 	{
 		echo "# $name: $N requests, $(grep -c '^fault ' "$RUNS") faults"
 		echo "#   answered: $answered/$N; replies: $replies;" \
@@ -154,9 +174,14 @@ verify() {
 		    "$reruns ran twice or more); runs with HCA_REDELIVERED=1: $red"
 		echo "#   answered from the journal: $fromj; adopted while" \
 		    "running/publishing: $adopted; acked as answered: $already"
+		echo "#   duplicate replies: $((replies - answered)); publishes" \
+		    "again before a confirm (the fault came first): $resent;" \
+		    "after a confirm: $afterconf; redeliveries acked, their" \
+		    "reply confirmed already (journal): $confacked"
 		echo "#   violations: rerun without REDELIVERED=1: $notred," \
 		    "run with a journaled reply: $journaled," \
-		    "rerun not caused by a fault: $nofault"
+		    "rerun not caused by a fault: $nofault," \
+		    "reply sent again after its confirm: $afterconf"
 	} >&3
 	assert_equal "$answered" "$N"
 	assert_equal "$bad" 0
@@ -164,6 +189,7 @@ verify() {
 	assert_equal "$notred" 0
 	assert_equal "$journaled" 0
 	assert_equal "$nofault" 0
+	assert_equal "$afterconf" 0
 	if [ "$strict" = strict ]; then
 		assert_equal "$reruns" 0
 	fi

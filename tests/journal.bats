@@ -220,3 +220,25 @@ j-9 1"
 	assert_output "j-10 0
 j-10 1"
 }
+
+@test "a redelivery whose journaled reply was confirmed is acked without sending it again" {
+	journal_one j-11
+	# The first agent had the broker's confirm: the entry says so.
+	assert_equal "$(stat -c %a "$ENTRY")" 400
+	redeliver j-11
+	wait_log "$AGENT_LOG" 'corr=j-11 .*confirmed already \(journal\); acked without sending it again' 10
+	assert_depth "$HCA_SERVICE.to_hca" "0 0"
+	assert_depth "$HCA_SERVICE.to_portal" "0 0"
+	run cat "$RUNS"
+	assert_output "j-11 0"
+}
+
+@test "a journaled reply whose confirm had not come is sent again on redelivery" {
+	journal_one j-12
+	chmod 600 "$ENTRY"	# as if the agent died before the confirm
+	redeliver j-12
+	wait_log "$AGENT_LOG" 'corr=j-12 .*answered from the journal' 10
+	assert_depth "$HCA_SERVICE.to_portal" "1 0"
+	run cat "$RUNS"
+	assert_output "j-12 0"
+}
