@@ -81,6 +81,10 @@ as_stranger() {
 	as_stranger sh -c 'exec 3<>"$1"; exec sleep 30' - "$f" 3>&- &
 	holder=$!
 	kill_later "$holder"
+	for _ in $(seq 1 100); do
+		ls -l "/proc/$holder/fd" 2>/dev/null | grep -qF "$f" && break
+		sleep 0.05
+	done
 	run --separate-stderr timeout -k 2 5 "$HCA_EXEC" -n $A -H "$HOOKS" --log-file "$f" <<<'{}'
 	kill "$holder"
 	rm -f "$f"
