@@ -14,6 +14,11 @@
  * was confirmed but could not be acked (its tag was dead) leaves its
  * correlation id in the "answered" list, so that its redelivery is acked
  * without running the hook again.
+ *
+ * With a state directory, the hook of a request runs under its claim
+ * (journal.h), so that agents sharing the directory never run one request's
+ * hook at once: a redelivery that another live agent has claimed is "held"
+ * until that agent's reply is in the journal (or its claim lapses).
  */
 #include <sys/queue.h>
 
@@ -44,8 +49,10 @@
 #define ANSWERED_MAX	10000
 #define RENACK_MS	1000		/* republish after a broker nack */
 #define RESTART_MS	1000		/* try a hook again after a shortage */
+#define CLAIMS_MS	1000		/* held requests looked at, claims
+					   touched every 10th time */
 
-enum dstate { D_WAITING, D_RUNNING, D_PUBLISHING };
+enum dstate { D_WAITING, D_HELD, D_RUNNING, D_PUBLISHING };
 
 struct delivery {
 	TAILQ_ENTRY(delivery)	 entry;
@@ -76,7 +83,7 @@ static struct {
 	const struct conf	*conf;
 	struct broker		*b;
 	unsigned		 gen;
-	struct dlist		 waiting, running, publishing;
+	struct dlist		 waiting, held, running, publishing;
 	int			 nrunning;
 	TAILQ_HEAD(, answered)	 answered;
 	int			 nanswered;
@@ -86,6 +93,7 @@ static struct {
 	int			 limit;		/* hooks started at most */
 	int			 deferred;	/* starts put off, this spell */
 	struct ev_timer		 restart;	/* tries one after a shortage */
+	struct ev_timer		 claims;	/* touches ours, looks at held */
 	int			 attempts;
 	struct broker_connect	*connecting;	/* an attempt under way */
 	int			 fd;		/* the socket in the poll set */
@@ -213,6 +221,10 @@ lost(void)
 	/* Not started yet: the broker will deliver them again. */
 	TAILQ_FOREACH_SAFE(d, &A.waiting, entry, t) {
 		TAILQ_REMOVE(&A.waiting, d, entry);
+		delivery_free(d);
+	}
+	TAILQ_FOREACH_SAFE(d, &A.held, entry, t) {
+		TAILQ_REMOVE(&A.held, d, entry);
 		delivery_free(d);
 	}
 	/* Sent but unconfirmed: send again after the reconnect. */
@@ -410,6 +422,8 @@ on_job_done(struct request *req, const struct reply *r, void *arg)
 
 	TAILQ_REMOVE(&A.running, d, entry);
 	A.nrunning--;
+	if (A.conf->state_dir && (r->deferred || d->abandon))
+		journal_unclaim(d->corr.bytes, d->corr.len);
 	if (r->deferred && !d->abandon) {
 		defer(d, req);
 		return;
@@ -431,6 +445,8 @@ on_job_done(struct request *req, const struct reply *r, void *arg)
 	if (d->out == NULL) {
 		log_error(&d->log, "out of memory keeping the reply; the "
 		    "request goes back to the queue");
+		if (A.conf->state_dir)
+			journal_unclaim(d->corr.bytes, d->corr.len);
 		if (usable() && d->gen == A.gen)
 			broker_reject(A.b, d->tag, 1);
 		delivery_free(d);
@@ -444,6 +460,9 @@ on_job_done(struct request *req, const struct reply *r, void *arg)
 	    d->out, d->outlen) == -1)
 		log_error(&d->log, "journal: cannot keep the reply (%s); "
 		    "publishing it anyway", strerror(errno));
+	/* Kept (or not): an agent holding a redelivery may go on. */
+	if (A.conf->state_dir)
+		journal_unclaim(d->corr.bytes, d->corr.len);
 	d->state = D_PUBLISHING;
 	TAILQ_INSERT_TAIL(&A.publishing, d, entry);
 	if (can_publish())
@@ -538,12 +557,23 @@ schedule(void)
 	while (A.stopping == 0 && A.nrunning < A.limit &&
 	    (d = TAILQ_FIRST(&A.waiting)) != NULL) {
 		TAILQ_REMOVE(&A.waiting, d, entry);
+		if (A.conf->state_dir &&
+		    journal_claim(d->corr.bytes, d->corr.len) == CLAIM_HELD) {
+			log_info(&d->log, "another agent runs this request's "
+			    "hook (its claim in the journal); waiting for its "
+			    "reply");
+			d->state = D_HELD;
+			TAILQ_INSERT_TAIL(&A.held, d, entry);
+			continue;
+		}
 		d->state = D_RUNNING;
 		TAILQ_INSERT_TAIL(&A.running, d, entry);
 		A.nrunning++;
 		if (job_start(A.conf, &d->req, on_job_done, d) == NULL) {
 			log_error(&d->log, "cannot start the request: %s; it "
 			    "goes back to the queue", strerror(errno));
+			if (A.conf->state_dir)
+				journal_unclaim(d->corr.bytes, d->corr.len);
 			TAILQ_REMOVE(&A.running, d, entry);
 			A.nrunning--;
 			if (usable() && d->gen == A.gen)
@@ -577,60 +607,73 @@ adopt(const amqp_envelope_t *e)
 	return 0;
 }
 
-/* A redelivered request whose reply is in the journal: send that again. */
+/*
+ * A reply to d's request in the journal: send it again, or, if the broker
+ * confirmed it already, only acknowledge the request.  1 if d is answered
+ * so (and gone: freed, or on its way), 0 if there is none.
+ */
 static int
-from_journal(const amqp_envelope_t *e)
+journal_answer(struct delivery *d)
 {
-	const amqp_basic_properties_t	*p = &e->message.properties;
-	struct delivery			*d;
-	const char			*type = NULL;
-	char				*kind, *body = NULL;
-	size_t				 len = 0;
-	int				 found, confirmed = 0;
+	const char	*type = NULL;
+	char		*body = NULL;
+	size_t		 len = 0;
+	int		 confirmed = 0;
 
-	if (!(p->_flags & AMQP_BASIC_TYPE_FLAG) || p->type.len == 0 ||
-	    memchr(p->type.bytes, '\0', p->type.len) != NULL ||
-	    (kind = bytes_str(p->type)) == NULL)
+	if (d->kind == NULL || !journal_get(d->corr.bytes, d->corr.len,
+	    d->kind, &type, &body, &len, &confirmed))
 		return 0;
-	found = journal_get(p->correlation_id.bytes, p->correlation_id.len,
-	    kind, &type, &body, &len, &confirmed);
-	if (found && confirmed) {
-		struct logctx lc = { NULL, kind };
-		char *c = bytes_str(p->correlation_id);
-
-		lc.corr = c;
-		log_info(&lc, "redelivered request's reply was confirmed "
+	if (confirmed) {
+		log_info(&d->log, "redelivered request's reply was confirmed "
 		    "already (journal); acked without sending it again");
-		broker_ack(A.b, e->delivery_tag);
-		free(c);
-		free(kind);
+		if (usable() && d->gen == A.gen)
+			broker_ack(A.b, d->tag);
 		free(body);
+		delivery_free(d);
 		return 1;
 	}
-	if (!found || (d = calloc(1, sizeof(*d))) == NULL) {
-		free(kind);
-		free(body);
-		return 0;
-	}
-	d->tag = e->delivery_tag;
-	d->gen = A.gen;
-	d->corr = amqp_bytes_malloc_dup(p->correlation_id);
-	if (p->_flags & AMQP_BASIC_REPLY_TO_FLAG && p->reply_to.len)
-		d->reply_to = amqp_bytes_malloc_dup(p->reply_to);
-	d->lcorr = bytes_str(p->correlation_id);
-	d->log.corr = d->lcorr;
-	d->kind = kind;
-	d->log.kind = d->kind;
+	log_info(&d->log, "redelivered request answered from the journal "
+	    "(%s); hook not run", type);
 	d->rtype = type;
 	d->out = body;
 	d->outlen = len;
 	d->state = D_PUBLISHING;
-	log_info(&d->log, "redelivered request answered from the journal "
-	    "(%s); hook not run", type);
 	TAILQ_INSERT_TAIL(&A.publishing, d, entry);
 	if (can_publish())
 		publish_one(d);
 	return 1;
+}
+
+/*
+ * Every second: the held requests, each answered from the journal once
+ * its reply is there, or taken on when its claim lapses; every tenth, a
+ * touch of the claims of the requests in hand, so that they do not lapse.
+ */
+static void
+on_claims(void *arg)
+{
+	struct delivery	*d, *t;
+	static int	 round;
+
+	(void)arg;
+	TAILQ_FOREACH_SAFE(d, &A.held, entry, t) {
+		TAILQ_REMOVE(&A.held, d, entry);
+		if (journal_answer(d))
+			continue;
+		if (journal_claim(d->corr.bytes, d->corr.len) == CLAIM_HELD) {
+			TAILQ_INSERT_TAIL(&A.held, d, entry);
+			continue;
+		}
+		log_info(&d->log, "the other agent's claim lapsed without a "
+		    "reply; running the hook here");
+		d->state = D_WAITING;
+		TAILQ_INSERT_HEAD(&A.waiting, d, entry);
+	}
+	if (++round % 10 == 0)
+		TAILQ_FOREACH(d, &A.running, entry)
+			journal_claim_touch(d->corr.bytes, d->corr.len);
+	schedule();
+	ev_timer_at(&A.claims, now_ms() + CLAIMS_MS);
 }
 
 static void
@@ -665,8 +708,6 @@ on_deliver(void *arg, const amqp_envelope_t *e, int oversize)
 			broker_ack(A.b, e->delivery_tag);
 			return;
 		}
-		if (A.conf->state_dir && from_journal(e))
-			return;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		goto nomem;
@@ -699,6 +740,8 @@ on_deliver(void *arg, const amqp_envelope_t *e, int oversize)
 	d->kind = d->req.kind ? strdup(d->req.kind) : NULL;
 	d->log.corr = d->lcorr;
 	d->log.kind = d->kind;
+	if (e->redelivered && A.conf->state_dir && journal_answer(d))
+		return;
 	d->state = D_WAITING;
 	TAILQ_INSERT_TAIL(&A.waiting, d, entry);
 	schedule();
@@ -764,6 +807,12 @@ on_signal(int sig, void *arg)
 			broker_reject(A.b, d->tag, 1);
 		delivery_free(d);
 	}
+	TAILQ_FOREACH_SAFE(d, &A.held, entry, t) {
+		TAILQ_REMOVE(&A.held, d, entry);
+		if (usable() && d->gen == A.gen)
+			broker_reject(A.b, d->tag, 1);
+		delivery_free(d);
+	}
 	ev_timer_at(&A.stop, now_ms() + A.conf->stop_timeout_ms);
 }
 
@@ -812,6 +861,7 @@ agent_run(const struct conf *c, int state_fd)
 	A.conf = c;
 	A.fd = -1;
 	TAILQ_INIT(&A.waiting);
+	TAILQ_INIT(&A.held);
 	TAILQ_INIT(&A.running);
 	TAILQ_INIT(&A.publishing);
 	TAILQ_INIT(&A.answered);
@@ -821,6 +871,7 @@ agent_run(const struct conf *c, int state_fd)
 	ev_timer_init(&A.metrics, on_metrics, NULL);
 	ev_timer_init(&A.sweep, on_sweep, NULL);
 	ev_timer_init(&A.restart, on_restart, NULL);
+	ev_timer_init(&A.claims, on_claims, NULL);
 	A.limit = c->concurrency;
 	if (state_fd != -1) {
 		if (journal_open(state_fd, c->state_dir, c->journal_ttl_ms,
@@ -830,6 +881,7 @@ agent_run(const struct conf *c, int state_fd)
 			return 1;
 		}
 		ev_timer_at(&A.sweep, now_ms() + 3600 * 1000);
+		ev_timer_at(&A.claims, now_ms() + CLAIMS_MS);
 	}
 	if (c->metrics_file)
 		ev_timer_at(&A.metrics, now_ms());
@@ -894,6 +946,7 @@ agent_run(const struct conf *c, int state_fd)
 	ev_timer_stop(&A.metrics);
 	ev_timer_stop(&A.sweep);
 	ev_timer_stop(&A.restart);
+	ev_timer_stop(&A.claims);
 	journal_close();
 	if (c->metrics_file)
 		write_metrics();

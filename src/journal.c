@@ -190,6 +190,154 @@ fail:
 	return -1;
 }
 
+/* ---- claims -------------------------------------------------------- */
+
+static void
+claim_name(const void *corr, size_t n, char name[32])
+{
+	snprintf(name, 32, "c-%016" PRIx64 ".claim", fnv1a(corr, n));
+}
+
+/* The start time of a process (/proc/PID/stat, field 22), 0 if unknown. */
+static unsigned long long
+proc_start(const char *path)
+{
+	char		 stat[1024], *p;
+	unsigned long long start = 0;
+	ssize_t		 n;
+	int		 fd, i;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	if ((n = read(fd, stat, sizeof(stat) - 1)) > 0) {
+		stat[n] = '\0';
+		/* Counted after the ") " that ends the command's name. */
+		if ((p = strrchr(stat, ')')) != NULL)
+			for (i = 3, p += 2; p && i < 22; i++)
+				if ((p = strchr(p, ' ')) != NULL)
+					p++;
+		if (p)
+			start = strtoull(p, NULL, 10);
+	}
+	close(fd);
+	return start;
+}
+
+/* This process, as a claim names it: "HOST PID START". */
+static const char *
+claim_owner(void)
+{
+	static char	 me[512];
+	char		 host[256], *p;
+
+	if (me[0])
+		return me;
+	if (gethostname(host, sizeof(host)) == -1)
+		strlcpy(host, "?", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	for (p = host; *p; p++)
+		if (*p == ' ' || *p == '\n')
+			*p = '_';
+	snprintf(me, sizeof(me), "%s %d %llu", host, (int)getpid(),
+	    proc_start("/proc/self/stat"));
+	return me;
+}
+
+/*
+ * Is the owner of a claim (its text, see claim_owner()) still there?  Not
+ * if it stopped touching it; on this host, not if its process is gone (or
+ * its pid is another process's now).
+ */
+static int
+claim_live(const char *text, const struct stat *st)
+{
+	char			 host[256], mine[256], path[64];
+	unsigned long long	 start;
+	int			 pid;
+
+	if (time(NULL) - st->st_mtime > CLAIM_LEASE_MS / 1000)
+		return 0;
+	if (sscanf(text, "hca-claim 1 %255s %d %llu", host, &pid, &start) != 3)
+		return 1;		/* unreadable: let the lease decide */
+	strlcpy(mine, claim_owner(), sizeof(mine));
+	*strchr(mine, ' ') = '\0';
+	if (strcmp(host, mine) != 0)
+		return 1;		/* another host: the lease tells */
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	return proc_start(path) == start && start != 0;
+}
+
+enum claim
+journal_claim(const void *corr, size_t corrlen)
+{
+	struct stat	 st;
+	char		 name[32], text[600];
+	ssize_t		 n;
+	int		 fd, try;
+
+	if (J.dirfd == -1)
+		return CLAIM_NONE;
+	claim_name(corr, corrlen, name);
+	for (try = 0; try < 2; try++) {
+		fd = openat(J.dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd != -1) {
+			n = snprintf(text, sizeof(text), "hca-claim 1 %s\n",
+			    claim_owner());
+			(void)!write(fd, text, (size_t)n);
+			close(fd);
+			return CLAIM_TAKEN;
+		}
+		if (errno != EEXIST)
+			break;
+		if ((fd = openat(J.dirfd, name, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC)) == -1) {
+			if (errno == ENOENT)
+				continue;	/* just let go: try again */
+			break;
+		}
+		n = fstat(fd, &st) == 0 ? read(fd, text, sizeof(text) - 1) : -1;
+		close(fd);
+		if (n < 0)
+			break;
+		text[n] = '\0';
+		if (strncmp(text + 12, claim_owner(), strlen(claim_owner())) ==
+		    0 && strncmp(text, "hca-claim 1 ", 12) == 0)
+			return CLAIM_TAKEN;	/* ours already */
+		if (claim_live(text, &st))
+			return CLAIM_HELD;
+		log_info(NULL, "journal: the claim %s/%s of an agent that is "
+		    "gone is taken over", J.dir, name);
+		if (unlinkat(J.dirfd, name, 0) == -1 && errno != ENOENT)
+			break;
+	}
+	log_warn(NULL, "journal %s/%s: cannot claim the request: %s", J.dir,
+	    name, strerror(errno));
+	return CLAIM_NONE;
+}
+
+void
+journal_claim_touch(const void *corr, size_t corrlen)
+{
+	char	 name[32];
+
+	if (J.dirfd == -1)
+		return;
+	claim_name(corr, corrlen, name);
+	(void)utimensat(J.dirfd, name, NULL, AT_SYMLINK_NOFOLLOW);
+}
+
+void
+journal_unclaim(const void *corr, size_t corrlen)
+{
+	char	 name[32];
+
+	if (J.dirfd == -1)
+		return;
+	claim_name(corr, corrlen, name);
+	(void)unlinkat(J.dirfd, name, 0);
+}
+
 void
 journal_confirmed(const void *corr, size_t corrlen)
 {
@@ -360,6 +508,14 @@ journal_sweep(void)
 	}
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "c-", 2) == 0) {
+			/* a claim whose owner left it: long untouched */
+			if (fstatat(J.dirfd, de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 &&
+			    (now - st.st_mtime) * 1000 > 10 * CLAIM_LEASE_MS)
+				unlinkat(J.dirfd, de->d_name, 0);
+			continue;
+		}
 		if (strncmp(de->d_name, ".tmp-", 5) == 0) {
 			/* a write cut short; ours are renamed at once */
 			if (fstatat(J.dirfd, de->d_name, &st,

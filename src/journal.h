@@ -34,6 +34,25 @@ int	 journal_get(const void *corr, size_t corrlen, const char *kind,
  * losing the mark costs a duplicate reply, never a lost one).
  */
 void	 journal_confirmed(const void *corr, size_t corrlen);
+/*
+ * Claims, so that several agents can share one state directory: before an
+ * agent runs the hook of request corr it takes the request's claim; while
+ * another agent that is alive holds it (it runs that hook), the request
+ * must wait for that agent's reply in the journal.  A claim names its
+ * owner (host, pid, start time) and is held as long as its owner touches it
+ * (journal_claim_touch(), at least every CLAIM_LEASE_MS / 3) or, on this
+ * host, as long as the owner runs.
+ */
+#define CLAIM_LEASE_MS	30000
+enum claim {
+	CLAIM_TAKEN,		/* ours now: run the hook */
+	CLAIM_HELD,		/* another agent's: wait for its reply */
+	CLAIM_NONE		/* no journal, or it failed (logged): run it */
+};
+enum claim	 journal_claim(const void *corr, size_t corrlen);
+void		 journal_claim_touch(const void *corr, size_t corrlen);
+void		 journal_unclaim(const void *corr, size_t corrlen);
+
 /* Drop entries past their time and the oldest beyond the maximum. */
 void	 journal_sweep(void);
 

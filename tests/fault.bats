@@ -103,6 +103,19 @@ wait_connected() {
 	return 1
 }
 
+# kill_and_restart AT...: at each count of started runs, SIGKILL the
+# current agent and start another on the same journal.
+kill_and_restart() {
+	local at
+	for at in "$@"; do
+		wait_starts "$at"
+		mark_fault "SIGKILL"
+		kill -9 "$AGENT_PID"
+		wait "$AGENT_PID" 2>/dev/null || true
+		fault_agent
+	done
+}
+
 mark_fault() {
 	NFAULT=$((${NFAULT:-0} + 1))
 	echo "fault $NFAULT $1" >>"$RUNS"
@@ -137,8 +150,10 @@ verify() {
 	journaled=$(awk '$1 == "start" && $5 == 1' "$RUNS" | wc -l)
 	# reruns by the agent that ran the request before, or whose first
 	# run was by the agent that is still up
-	nofault=$(awk -v live="$AGENT_PID" '$1 == "start" {
-		if ($2 in by) { if ($6 == by[$2] || by[$2] == live) {
+	nofault=$(awk -v live="${LIVE:-$AGENT_PID}" 'BEGIN { split(live, l, " ")
+		for (i in l) alive[l[i]] = 1 }
+	    $1 == "start" {
+		if ($2 in by) { if ($6 == by[$2] || by[$2] in alive) {
 			n++; print > "/dev/stderr" } }
 		else by[$2] = $6 }
 	    END { print n + 0 }' "$RUNS")
@@ -216,13 +231,7 @@ verify() {
 @test "fault: the agent is killed with SIGKILL twice and started again" {
 	fault_agent
 	publish_all
-	for at in 120 320; do
-		wait_starts "$at"
-		mark_fault "SIGKILL"
-		kill -9 "$AGENT_PID"
-		wait "$AGENT_PID" 2>/dev/null || true
-		fault_agent
-	done
+	kill_and_restart 120 320
 	wait_all_acked
 	verify "agent killed twice" lenient
 }
@@ -240,4 +249,17 @@ verify() {
 	done
 	wait_all_acked
 	verify "connection closed four times" strict
+}
+
+@test "fault: two agents share one state directory; one is killed twice and started again" {
+	fault_agent
+	other=$AGENT_PID
+	publish_all
+	fault_agent
+	kill_and_restart 120 320
+	wait_all_acked
+	held=$(cat "$BATS_TEST_TMPDIR"/agent.*.log | grep -c 'another agent runs this request' || true)
+	echo "# two agents, one journal: $held redeliveries held for the other agent's reply" >&3
+	LIVE="$other $AGENT_PID" verify "two agents, one killed twice" lenient
+	agent_stop "$other"
 }

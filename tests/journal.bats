@@ -61,6 +61,9 @@ requeue_redelivered() {
 	portal -w 10 -i j-2 <<<'{"type":"X"}'
 	assert_success
 	agent_stop
+	# As if the agent had died before the broker's confirm (a confirmed
+	# reply is not sent again: see below).
+	chmod 600 "$STATE"/r-*.json
 	requeue_redelivered j-2
 	AGENT_LOG=$BATS_TEST_TMPDIR/agent2.log
 	agent_start --state-dir "$STATE"
@@ -241,4 +244,71 @@ j-10 1"
 	assert_depth "$HCA_SERVICE.to_portal" "1 0"
 	run cat "$RUNS"
 	assert_output "j-12 0"
+}
+
+# --- several agents, one state directory ------------------------------------------
+
+@test "two agents, one state directory: a redelivery to B while A still runs the hook waits for A's reply" {
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+echo "$HCA_CORRELATION_ID $HCA_REDELIVERED $PPID" >> "$RUNS"
+sleep 6
+echo "id-$HCA_CORRELATION_ID"
+EOF2
+	AGENT_LOG=$BATS_TEST_TMPDIR/a.log
+	agent_start --declare --state-dir "$STATE" --heartbeat 2
+	a=$AGENT_PID
+	AGENT_LOG=$BATS_TEST_TMPDIR/b.log
+	agent_start --state-dir "$STATE" --heartbeat 2
+	b=$AGENT_PID
+	"$HCA_PORTAL" -w 40 -i shared-1 <<<'{"type":"X"}' >"$BATS_TEST_TMPDIR/reply" 2>&1 &
+	portal_pid=$!
+	for _ in $(seq 1 50); do
+		[ -s "$RUNS" ] && break
+		sleep 0.1
+	done
+	first=$(awk '{ print $3 }' "$RUNS")
+	# Freeze whichever agent runs it: its connection dies of the missed
+	# heartbeats, and the broker gives the request to the other one.
+	kill -STOP "$first"
+	if [ "$first" = "$a" ]; then other=$BATS_TEST_TMPDIR/b.log; else other=$BATS_TEST_TMPDIR/a.log; fi
+	wait_log "$other" 'corr=shared-1 .*another agent runs this request.s hook' 15 ||
+	    { kill -CONT "$first"; false; }
+	kill -CONT "$first"
+	wait "$portal_pid" || true
+	wait_log "$other" 'corr=shared-1 .*(answered from the journal|confirmed already)' 20
+	echo "held by the other agent, answered from the journal; hook runs: $(wc -l < "$RUNS")" >&3
+	run jq -r .payload.id "$BATS_TEST_TMPDIR/reply"
+	assert_output id-shared-1
+	run wc -l < "$RUNS"
+	assert_output 1
+	assert_depth "$HCA_SERVICE.to_hca" "0 0" 20
+	agent_stop "$a"
+	agent_stop "$b"
+	AGENT_PID=
+}
+
+@test "two agents, one state directory: a claim whose agent is gone is taken over" {
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+echo "$HCA_CORRELATION_ID $HCA_REDELIVERED $PPID" >> "$RUNS"
+echo "id-$HCA_CORRELATION_ID"
+EOF2
+	agent_start --declare --state-dir "$STATE"
+	agent_stop
+	# The claim an agent left when it was killed while its hook ran.
+	hash=$(python3 -c '
+import sys
+h = 0xcbf29ce484222325
+for b in sys.argv[1].encode():
+    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+print("%016x" % h)' gone-1)
+	printf 'hca-claim 1 %s 999999999 1\n' "$(hostname)" > "$STATE/c-$hash.claim"
+	requeue_redelivered gone-1
+	agent_start --state-dir "$STATE"
+	wait_log "$AGENT_LOG" 'corr=gone-1 .*msg="reply ResourceCreatedV1' 10
+	assert grep -q 'claim .* of an agent that is gone is taken over' "$AGENT_LOG"
+	run cat "$RUNS"
+	assert_output --regexp '^gone-1 1 '
+	assert [ ! -e "$STATE/c-$hash.claim" ]
 }
