@@ -70,6 +70,9 @@ struct delivery {
 	uint64_t		 ptag;		/* publish tag, 0: not sent */
 	unsigned		 pgen;
 	int			 abandon;	/* forced stop: no reply */
+	int			 claimed;	/* holds its claim (journal.h) */
+	int			 journaled;	/* its reply is in the journal */
+	int64_t			 deferred_at;	/* first deferred start, or 0 */
 };
 TAILQ_HEAD(dlist, delivery);
 
@@ -113,9 +116,19 @@ bytes_eq(amqp_bytes_t a, amqp_bytes_t b)
 	    memcmp(a.bytes, b.bytes, a.len) == 0);
 }
 
+/* The request is no longer ours to run: let another agent have it. */
+static void
+unclaim(struct delivery *d)
+{
+	if (d->claimed)
+		journal_unclaim(d->corr.bytes, d->corr.len);
+	d->claimed = 0;
+}
+
 static void
 delivery_free(struct delivery *d)
 {
+	unclaim(d);
 	amqp_bytes_free(d->corr);
 	amqp_bytes_free(d->reply_to);
 	free(d->req.kind);
@@ -363,6 +376,7 @@ on_republish(void *arg)
 }
 
 static void schedule(void);
+static int journal_answer(struct delivery *);
 
 /*
  * A hook could not be started for a shortage of descriptors, processes or
@@ -376,6 +390,25 @@ defer(struct delivery *d, struct request *req)
 {
 	d->req = *req;
 	memset(req, 0, sizeof(*req));
+	if (A.stopping || d->gen != A.gen) {
+		/*
+		 * Its connection is gone (the broker delivers it again, and
+		 * that redelivery is in hand already) or we are stopping.
+		 */
+		if (usable() && d->gen == A.gen)
+			broker_reject(A.b, d->tag, 1);
+		delivery_free(d);
+		return;
+	}
+	/* Past a hook's time limit of waiting, it is answered HookFailed. */
+	if (d->deferred_at == 0)
+		d->deferred_at = now_ms();
+	else if (now_ms() - d->deferred_at > A.conf->hook_timeout_ms) {
+		log_error(&d->log, "a hook could not be started for %lld ms; "
+		    "answering HookFailed", (long long)(now_ms() -
+		    d->deferred_at));
+		d->req.deferrable = 0;
+	}
 	d->state = D_WAITING;
 	TAILQ_INSERT_HEAD(&A.waiting, d, entry);
 	metrics_deferred();
@@ -422,9 +455,8 @@ on_job_done(struct request *req, const struct reply *r, void *arg)
 
 	TAILQ_REMOVE(&A.running, d, entry);
 	A.nrunning--;
-	if (A.conf->state_dir && (r->deferred || d->abandon))
-		journal_unclaim(d->corr.bytes, d->corr.len);
 	if (r->deferred && !d->abandon) {
+		unclaim(d);
 		defer(d, req);
 		return;
 	}
@@ -445,8 +477,6 @@ on_job_done(struct request *req, const struct reply *r, void *arg)
 	if (d->out == NULL) {
 		log_error(&d->log, "out of memory keeping the reply; the "
 		    "request goes back to the queue");
-		if (A.conf->state_dir)
-			journal_unclaim(d->corr.bytes, d->corr.len);
 		if (usable() && d->gen == A.gen)
 			broker_reject(A.b, d->tag, 1);
 		delivery_free(d);
@@ -455,14 +485,16 @@ on_job_done(struct request *req, const struct reply *r, void *arg)
 	}
 	d->rtype = r->type;
 	/* A kind not in the table is answered the same without a hook. */
-	if (A.conf->state_dir && d->kind && kind_lookup(d->kind) &&
-	    journal_put(d->corr.bytes, d->corr.len, d->kind, d->rtype,
-	    d->out, d->outlen) == -1)
-		log_error(&d->log, "journal: cannot keep the reply (%s); "
-		    "publishing it anyway", strerror(errno));
+	if (A.conf->state_dir && d->kind && kind_lookup(d->kind)) {
+		if (journal_put(d->corr.bytes, d->corr.len, d->kind, d->rtype,
+		    d->out, d->outlen) == -1)
+			log_error(&d->log, "journal: cannot keep the reply (%s); "
+			    "publishing it anyway", strerror(errno));
+		else
+			d->journaled = 1;
+	}
 	/* Kept (or not): an agent holding a redelivery may go on. */
-	if (A.conf->state_dir)
-		journal_unclaim(d->corr.bytes, d->corr.len);
+	unclaim(d);
 	d->state = D_PUBLISHING;
 	TAILQ_INSERT_TAIL(&A.publishing, d, entry);
 	if (can_publish())
@@ -488,7 +520,7 @@ on_confirm(void *arg, uint64_t tag, int multiple, int ok)
 			continue;
 		}
 		TAILQ_REMOVE(&A.publishing, d, entry);
-		if (A.conf->state_dir)
+		if (d->journaled)
 			journal_confirmed(d->corr.bytes, d->corr.len);
 		if (d->gen == A.gen) {
 			if (broker_ack(A.b, d->tag) == -1)
@@ -557,14 +589,23 @@ schedule(void)
 	while (A.stopping == 0 && A.nrunning < A.limit &&
 	    (d = TAILQ_FIRST(&A.waiting)) != NULL) {
 		TAILQ_REMOVE(&A.waiting, d, entry);
-		if (A.conf->state_dir &&
-		    journal_claim(d->corr.bytes, d->corr.len) == CLAIM_HELD) {
-			log_info(&d->log, "another agent runs this request's "
-			    "hook (its claim in the journal); waiting for its "
-			    "reply");
-			d->state = D_HELD;
-			TAILQ_INSERT_TAIL(&A.held, d, entry);
-			continue;
+		if (A.conf->state_dir && !d->claimed) {
+			if (journal_claim(d->corr.bytes, d->corr.len) ==
+			    CLAIM_HELD) {
+				log_info(&d->log, "another agent runs this "
+				    "request's hook (its claim in the "
+				    "journal); waiting for its reply");
+				d->state = D_HELD;
+				TAILQ_INSERT_TAIL(&A.held, d, entry);
+				continue;
+			}
+			d->claimed = 1;
+			/*
+			 * Another agent may have answered it while it waited
+			 * here: its reply is journaled before its claim goes.
+			 */
+			if (d->req.redelivered && journal_answer(d))
+				continue;
 		}
 		d->state = D_RUNNING;
 		TAILQ_INSERT_TAIL(&A.running, d, entry);
@@ -572,8 +613,6 @@ schedule(void)
 		if (job_start(A.conf, &d->req, on_job_done, d) == NULL) {
 			log_error(&d->log, "cannot start the request: %s; it "
 			    "goes back to the queue", strerror(errno));
-			if (A.conf->state_dir)
-				journal_unclaim(d->corr.bytes, d->corr.len);
 			TAILQ_REMOVE(&A.running, d, entry);
 			A.nrunning--;
 			if (usable() && d->gen == A.gen)
@@ -637,6 +676,8 @@ journal_answer(struct delivery *d)
 	d->rtype = type;
 	d->out = body;
 	d->outlen = len;
+	d->journaled = 1;
+	unclaim(d);
 	d->state = D_PUBLISHING;
 	TAILQ_INSERT_TAIL(&A.publishing, d, entry);
 	if (can_publish())
@@ -664,6 +705,7 @@ on_claims(void *arg)
 			TAILQ_INSERT_TAIL(&A.held, d, entry);
 			continue;
 		}
+		d->claimed = 1;
 		log_info(&d->log, "the other agent's claim lapsed without a "
 		    "reply; running the hook here");
 		d->state = D_WAITING;

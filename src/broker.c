@@ -49,13 +49,13 @@ struct broker {
 	int			 tls;
 	int64_t			 next_read;	/* at the latest (ms) */
 	uint64_t		 max_message;	/* bytes of a request body */
-	const char		*queue;		/* consumed (the conf's) */
+	char			*queue;		/* consumed */
 };
 
 /* A connect in its thread (broker_connect()). */
 struct broker_connect {
 	pthread_t		 thread;
-	const struct conf	*conf;
+	struct conf		 conf;		/* its own copy: see conf_copy() */
 	int			 pipe[2];	/* [1]: written once, when done */
 	_Atomic int		 state;		/* CONN_* */
 	struct broker		*b;		/* the result, or NULL and: */
@@ -319,7 +319,10 @@ broker_open(const struct conf *c, char *err, size_t errlen,
 	snprintf(b->consuming, sizeof(b->consuming), "consuming %s, replies "
 	    "to reply_to or %s, prefetch %d", c->queue_in, c->queue_out,
 	    c->prefetch);
-	b->queue = c->queue_in;
+	if ((b->queue = strdup(c->queue_in)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	/* From here on the loop never waits for an RPC but in closing. */
 	tmo.tv_sec = CLOSE_TIMEOUT;
 	amqp_set_rpc_timeout(b->conn, &tmo);
@@ -335,19 +338,66 @@ fail:
 	return NULL;
 }
 
+/*
+ * What broker_open() reads of the configuration, copied for the thread: an
+ * attempt left to end by itself at exit may outlive the agent's conf.
+ */
+static int
+conf_copy(struct conf *to, const struct conf *c)
+{
+	memset(to, 0, sizeof(*to));
+	to->heartbeat = c->heartbeat;
+	to->prefetch = c->prefetch;
+	to->declare = c->declare;
+	to->insecure = c->insecure;
+	to->max_message = c->max_message;
+	to->key_len = c->key_len;
+	if ((to->url = strdup(c->url)) == NULL ||
+	    (to->queue_in = strdup(c->queue_in)) == NULL ||
+	    (to->queue_out = strdup(c->queue_out)) == NULL ||
+	    (c->cacert && (to->cacert = strdup(c->cacert)) == NULL) ||
+	    (c->cert && (to->cert = strdup(c->cert)) == NULL) ||
+	    (c->key && (to->key = strdup(c->key)) == NULL) ||
+	    (c->key_pem && (to->key_pem = malloc(c->key_len)) == NULL))
+		return -1;
+	if (c->key_pem)
+		memcpy(to->key_pem, c->key_pem, c->key_len);
+	return 0;
+}
+
+static void
+connect_free(struct broker_connect *bc)
+{
+	struct conf	*c = &bc->conf;
+
+	if (c->url)
+		explicit_bzero(c->url, strlen(c->url));
+	if (c->key_pem)
+		explicit_bzero(c->key_pem, c->key_len);
+	free(c->url);
+	free(c->key_pem);
+	free(c->queue_in);
+	free(c->queue_out);
+	free(c->cacert);
+	free(c->cert);
+	free(c->key);
+	close(bc->pipe[0]);
+	close(bc->pipe[1]);
+	explicit_bzero(bc->err, sizeof(bc->err));
+	free(bc);
+}
+
 static void *
 connect_main(void *arg)
 {
 	struct broker_connect	*bc = arg;
 	char			 one = 1;
 
-	bc->b = broker_open(bc->conf, bc->err, sizeof(bc->err), &bc->kind);
+	bc->b = broker_open(&bc->conf, bc->err, sizeof(bc->err), &bc->kind);
 	if (atomic_exchange(&bc->state, CONN_DONE) == CONN_ABANDONED) {
 		/* Nobody waits for it any more. */
 		broker_close(bc->b, 0);
-		close(bc->pipe[0]);
-		close(bc->pipe[1]);
-		free(bc);
+		connect_free(bc);
 		return NULL;
 	}
 	(void)!write(bc->pipe[1], &one, 1);
@@ -362,17 +412,18 @@ broker_connect(const struct conf *c)
 
 	if ((bc = calloc(1, sizeof(*bc))) == NULL)
 		return NULL;
-	bc->conf = c;
+	bc->pipe[0] = bc->pipe[1] = -1;
 	atomic_init(&bc->state, CONN_RUNNING);
-	if (pipe2(bc->pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
-		free(bc);
+	if (conf_copy(&bc->conf, c) == -1 ||
+	    pipe2(bc->pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		e = errno;
+		connect_free(bc);
+		errno = e;
 		return NULL;
 	}
 	/* It inherits the mask: the loop's signals stay the loop's. */
 	if ((e = pthread_create(&bc->thread, NULL, connect_main, bc)) != 0) {
-		close(bc->pipe[0]);
-		close(bc->pipe[1]);
-		free(bc);
+		connect_free(bc);
 		errno = e;
 		return NULL;
 	}
@@ -385,30 +436,19 @@ broker_connect_fd(const struct broker_connect *bc)
 	return bc->pipe[0];
 }
 
-/* The thread has ended: its result, and the attempt freed. */
-static struct broker *
-connect_take(struct broker_connect *bc)
-{
-	struct broker	*b = bc->b;
-
-	pthread_join(bc->thread, NULL);
-	close(bc->pipe[0]);
-	close(bc->pipe[1]);
-	free(bc);
-	return b;
-}
-
 struct broker *
 broker_connected(struct broker_connect *bc, char *err, size_t errlen,
     enum broker_err *kind)
 {
 	struct broker	*b;
 
-	if (bc->b == NULL) {
+	pthread_join(bc->thread, NULL);	/* done: its byte came */
+	if ((b = bc->b) == NULL) {
 		strlcpy(err, bc->err, errlen);
 		*kind = bc->kind;
 	}
-	if ((b = connect_take(bc)) != NULL) {
+	connect_free(bc);
+	if (b != NULL) {
 		log_info(NULL, "%s", b->hello);
 		if (b->insecure)
 			log_warn(NULL, "--insecure: the broker's certificate "
@@ -421,10 +461,14 @@ broker_connected(struct broker_connect *bc, char *err, size_t errlen,
 void
 broker_connect_abandon(struct broker_connect *bc)
 {
-	if (atomic_exchange(&bc->state, CONN_ABANDONED) == CONN_DONE)
-		broker_close(connect_take(bc), 0);
-	else
-		pthread_detach(bc->thread);	/* it frees what it has */
+	pthread_t	 t = bc->thread;	/* bc may be gone after the swap */
+
+	if (atomic_exchange(&bc->state, CONN_ABANDONED) == CONN_DONE) {
+		pthread_join(t, NULL);
+		broker_close(bc->b, 0);
+		connect_free(bc);
+	} else
+		pthread_detach(t);		/* it frees what it has */
 }
 
 int
@@ -747,5 +791,6 @@ broker_close(struct broker *b, int graceful)
 		amqp_destroy_connection(b->conn);
 	}
 	amqp_bytes_free(b->ctag);
+	free(b->queue);
 	free(b);
 }

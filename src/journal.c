@@ -223,12 +223,17 @@ proc_start(const char *path)
 	return start;
 }
 
-/* This process, as a claim names it: "HOST PID START". */
+/*
+ * This process, as a claim names it: "HOST/PIDNS PID START", PIDNS the
+ * inode of its pid namespace, so that two containers of one host name (pid
+ * 1 both) are not taken for one.
+ */
 static const char *
 claim_owner(void)
 {
 	static char	 me[512];
 	char		 host[256], *p;
+	struct stat	 ns;
 
 	if (me[0])
 		return me;
@@ -236,9 +241,12 @@ claim_owner(void)
 		strlcpy(host, "?", sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	for (p = host; *p; p++)
-		if (*p == ' ' || *p == '\n')
+		if (*p == ' ' || *p == '\n' || *p == '/')
 			*p = '_';
-	snprintf(me, sizeof(me), "%s %d %llu", host, (int)getpid(),
+	if (stat("/proc/self/ns/pid", &ns) == -1)
+		ns.st_ino = 0;
+	snprintf(me, sizeof(me), "%s/%llu %d %llu", host,
+	    (unsigned long long)ns.st_ino, (int)getpid(),
 	    proc_start("/proc/self/stat"));
 	return me;
 }
@@ -257,12 +265,13 @@ claim_live(const char *text, const struct stat *st)
 
 	if (time(NULL) - st->st_mtime > CLAIM_LEASE_MS / 1000)
 		return 0;
-	if (sscanf(text, "hca-claim 1 %255s %d %llu", host, &pid, &start) != 3)
+	if (sscanf(text, "hca-claim 1 %255s %d %llu", host, &pid, &start) != 3 ||
+	    start == 0)
 		return 1;		/* unreadable: let the lease decide */
 	strlcpy(mine, claim_owner(), sizeof(mine));
 	*strchr(mine, ' ') = '\0';
-	if (strcmp(host, mine) != 0)
-		return 1;		/* another host: the lease tells */
+	if (strcmp(host, mine) != 0 || strstr(mine, "/0") != NULL)
+		return 1;		/* elsewhere: the lease tells */
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	return proc_start(path) == start && start != 0;
 }
@@ -301,9 +310,14 @@ journal_claim(const void *corr, size_t corrlen)
 		if (n < 0)
 			break;
 		text[n] = '\0';
-		if (strncmp(text + 12, claim_owner(), strlen(claim_owner())) ==
-		    0 && strncmp(text, "hca-claim 1 ", 12) == 0)
-			return CLAIM_TAKEN;	/* ours already */
+		/*
+		 * Ours already: another copy of the request (a resend) runs
+		 * here; this one waits for its reply like any other.
+		 */
+		if (n >= 12 && strncmp(text, "hca-claim 1 ", 12) == 0 &&
+		    strncmp(text + 12, claim_owner(), strlen(claim_owner())) ==
+		    0)
+			return CLAIM_HELD;
 		if (claim_live(text, &st))
 			return CLAIM_HELD;
 		log_info(NULL, "journal: the claim %s/%s of an agent that is "

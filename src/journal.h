@@ -39,9 +39,10 @@ void	 journal_confirmed(const void *corr, size_t corrlen);
  * agent runs the hook of request corr it takes the request's claim; while
  * another agent that is alive holds it (it runs that hook), the request
  * must wait for that agent's reply in the journal.  A claim names its
- * owner (host, pid, start time) and is held as long as its owner touches it
- * (journal_claim_touch(), at least every CLAIM_LEASE_MS / 3) or, on this
- * host, as long as the owner runs.
+ * owner (host and pid namespace, pid, start time) and lapses when its
+ * owner has not touched it for CLAIM_LEASE_MS (journal_claim_touch(), every
+ * CLAIM_LEASE_MS / 3 while the hook runs) or, in this host's pid namespace,
+ * when the owner's process is gone.
  */
 #define CLAIM_LEASE_MS	30000
 enum claim {

@@ -303,7 +303,7 @@ h = 0xcbf29ce484222325
 for b in sys.argv[1].encode():
     h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
 print("%016x" % h)' gone-1)
-	printf 'hca-claim 1 %s 999999999 1\n' "$(hostname)" > "$STATE/c-$hash.claim"
+	printf 'hca-claim 1 %s/%s 999999999 1\n' "$(hostname)" "$(stat -L -c %i /proc/self/ns/pid)" > "$STATE/c-$hash.claim"
 	requeue_redelivered gone-1
 	agent_start --state-dir "$STATE"
 	wait_log "$AGENT_LOG" 'corr=gone-1 .*msg="reply ResourceCreatedV1' 10
