@@ -40,6 +40,7 @@
 #include "kinds.h"
 #include "log.h"
 #include "metrics.h"
+#include "status.h"
 #include "util.h"
 
 #define BACKOFF_MIN	1000
@@ -97,6 +98,7 @@ static struct {
 	int			 deferred;	/* starts put off, this spell */
 	struct ev_timer		 restart;	/* tries one after a shortage */
 	struct ev_timer		 claims;	/* touches ours, looks at held */
+	struct ev_timer		 status_timer;	/* HCA_STATUS_FILE's age */
 	int			 attempts;
 	struct broker_connect	*connecting;	/* an attempt under way */
 	int			 fd;		/* the socket in the poll set */
@@ -222,6 +224,7 @@ lost(void)
 	int64_t		 delay = 0;
 
 	log_error(NULL, "broker connection lost: %s", A.broken);
+	status_set(A.stopping ? ST_STOPPING : ST_RECONNECTING, A.broken);
 	A.broken[0] = '\0';
 	A.blocked_at = 0;	/* a new connection starts unblocked */
 	metrics_blocked(0);
@@ -306,6 +309,7 @@ on_connected(int fd, int revents, void *arg)
 	if (A.b == NULL) {
 		if (kind == BROKER_FATAL && A.connected_at == 0) {
 			log_error(NULL, "cannot start: %s", err);
+			status_set(ST_STOPPED, err);
 			A.status = 1;
 			A.done = 1;
 			return;
@@ -317,6 +321,8 @@ on_connected(int fd, int revents, void *arg)
 		delay = A.backoff - (int64_t)arc4random_uniform(
 		    (uint32_t)(A.backoff / 4 + 1));
 		log_warn(NULL, "%s; retrying in %.1f s", err, delay / 1000.0);
+		if (!A.stopping)
+			status_set(ST_RECONNECTING, err);
 		ev_timer_at(&A.reconnect, now_ms() + delay);
 		return;
 	}
@@ -332,6 +338,8 @@ on_connected(int fd, int revents, void *arg)
 	}
 	if (A.stopping && broker_cancel(A.b) == -1)
 		fail("cancelling the consumer failed");
+	if (!A.stopping)
+		status_set(ST_CONSUMING, NULL);
 	publish_pending();
 }
 
@@ -839,6 +847,7 @@ on_signal(int sig, void *arg)
 		return;
 	}
 	A.stopping = 1;
+	status_set(ST_STOPPING, NULL);
 	log_info(NULL, "%s: stopping; waiting for %d running hook(s)",
 	    strsignal(sig), A.nrunning);
 	if (usable() && broker_cancel(A.b) == -1)
@@ -873,6 +882,14 @@ on_metrics(void *arg)
 	(void)arg;
 	write_metrics();
 	ev_timer_at(&A.metrics, now_ms() + A.conf->metrics_interval_ms);
+}
+
+static void
+on_status(void *arg)
+{
+	(void)arg;
+	status_touch();
+	ev_timer_at(&A.status_timer, now_ms() + STATUS_TOUCH_MS);
 }
 
 static void
@@ -914,6 +931,7 @@ agent_run(const struct conf *c, int state_fd)
 	ev_timer_init(&A.sweep, on_sweep, NULL);
 	ev_timer_init(&A.restart, on_restart, NULL);
 	ev_timer_init(&A.claims, on_claims, NULL);
+	ev_timer_init(&A.status_timer, on_status, NULL);
 	A.limit = c->concurrency;
 	if (state_fd != -1) {
 		if (journal_open(state_fd, c->state_dir, c->journal_ttl_ms,
@@ -937,6 +955,9 @@ agent_run(const struct conf *c, int state_fd)
 	    "concurrency %d", HCA_VERSION, c->service, c->hooks_dir,
 	    c->concurrency);
 
+	status_init(c->status_file, c->service, c->queue_in);
+	if (c->status_file)
+		ev_timer_at(&A.status_timer, now_ms() + STATUS_TOUCH_MS);
 	on_reconnect(NULL);
 	while (!A.done) {
 		/*
@@ -989,6 +1010,8 @@ agent_run(const struct conf *c, int state_fd)
 	ev_timer_stop(&A.sweep);
 	ev_timer_stop(&A.restart);
 	ev_timer_stop(&A.claims);
+	ev_timer_stop(&A.status_timer);
+	status_set(ST_STOPPED, NULL);
 	journal_close();
 	if (c->metrics_file)
 		write_metrics();

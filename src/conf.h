@@ -50,6 +50,11 @@ struct conf {
 	char		*metrics_file;
 	int64_t		 metrics_interval_ms;
 
+	/* Health */
+	char		*status_file;
+	int64_t		 health_grace_ms;
+	int		 health;	/* --health */
+
 	/* Logging */
 	int		 log_level;
 	int		 log_json;

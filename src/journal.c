@@ -37,6 +37,7 @@
 #include "journal.h"
 #include "kinds.h"
 #include "log.h"
+#include "proc.h"
 #include "util.h"
 
 #define MAGIC		"hca-journal 2 "
@@ -198,82 +199,19 @@ claim_name(const void *corr, size_t n, char name[32])
 	snprintf(name, 32, "c-%016" PRIx64 ".claim", fnv1a(corr, n));
 }
 
-/* The start time of a process (/proc/PID/stat, field 22), 0 if unknown. */
-static unsigned long long
-proc_start(const char *path)
-{
-	char		 stat[1024], *p;
-	unsigned long long start = 0;
-	ssize_t		 n;
-	int		 fd, i;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	if ((n = read(fd, stat, sizeof(stat) - 1)) > 0) {
-		stat[n] = '\0';
-		/* Counted after the ") " that ends the command's name. */
-		if ((p = strrchr(stat, ')')) != NULL)
-			for (i = 3, p += 2; p && i < 22; i++)
-				if ((p = strchr(p, ' ')) != NULL)
-					p++;
-		if (p)
-			start = strtoull(p, NULL, 10);
-	}
-	close(fd);
-	return start;
-}
-
 /*
- * This process, as a claim names it: "HOST/PIDNS PID START", PIDNS the
- * inode of its pid namespace, so that two containers of one host name (pid
- * 1 both) are not taken for one.
- */
-static const char *
-claim_owner(void)
-{
-	static char	 me[512];
-	char		 host[256], *p;
-	struct stat	 ns;
-
-	if (me[0])
-		return me;
-	if (gethostname(host, sizeof(host)) == -1)
-		strlcpy(host, "?", sizeof(host));
-	host[sizeof(host) - 1] = '\0';
-	for (p = host; *p; p++)
-		if (*p == ' ' || *p == '\n' || *p == '/')
-			*p = '_';
-	if (stat("/proc/self/ns/pid", &ns) == -1)
-		ns.st_ino = 0;
-	snprintf(me, sizeof(me), "%s/%llu %d %llu", host,
-	    (unsigned long long)ns.st_ino, (int)getpid(),
-	    proc_start("/proc/self/stat"));
-	return me;
-}
-
-/*
- * Is the owner of a claim (its text, see claim_owner()) still there?  Not
- * if it stopped touching it; on this host, not if its process is gone (or
- * its pid is another process's now).
+ * Is the owner of a claim (its text: "hca-claim 1 " and proc_self()) still
+ * there?  Not if it stopped touching it; on this host, not if its process
+ * is gone (or its pid is another process's now).
  */
 static int
 claim_live(const char *text, const struct stat *st)
 {
-	char			 host[256], mine[256], path[64];
-	unsigned long long	 start;
-	int			 pid;
-
 	if (time(NULL) - st->st_mtime > CLAIM_LEASE_MS / 1000)
 		return 0;
-	if (sscanf(text, "hca-claim 1 %255s %d %llu", host, &pid, &start) != 3 ||
-	    start == 0)
+	if (strncmp(text, "hca-claim 1 ", 12) != 0)
 		return 1;		/* unreadable: let the lease decide */
-	strlcpy(mine, claim_owner(), sizeof(mine));
-	*strchr(mine, ' ') = '\0';
-	if (strcmp(host, mine) != 0 || strstr(mine, "/0") != NULL)
-		return 1;		/* elsewhere: the lease tells */
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	return proc_start(path) == start && start != 0;
+	return proc_alive(text + 12) != 0;	/* elsewhere: the lease */
 }
 
 enum claim
@@ -292,7 +230,7 @@ journal_claim(const void *corr, size_t corrlen)
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd != -1) {
 			n = snprintf(text, sizeof(text), "hca-claim 1 %s\n",
-			    claim_owner());
+			    proc_self());
 			(void)!write(fd, text, (size_t)n);
 			close(fd);
 			return CLAIM_TAKEN;
@@ -315,7 +253,7 @@ journal_claim(const void *corr, size_t corrlen)
 		 * here; this one waits for its reply like any other.
 		 */
 		if (n >= 12 && strncmp(text, "hca-claim 1 ", 12) == 0 &&
-		    strncmp(text + 12, claim_owner(), strlen(claim_owner())) ==
+		    strncmp(text + 12, proc_self(), strlen(proc_self())) ==
 		    0)
 			return CLAIM_HELD;
 		if (claim_live(text, &st))

@@ -27,6 +27,7 @@
 #include "ev.h"
 #include "log.h"
 #include "path.h"
+#include "status.h"
 #include "util.h"
 
 /* fds 0, 1 and 2 must exist, or the first pipe would take their place. */
@@ -94,9 +95,10 @@ print_versions(void)
 }
 
 struct offline {
-	int	 done;
-	int	 status;
-	int	 sig;		/* interrupted by this signal */
+	int		 done;
+	int		 status;
+	int		 sig;		/* interrupted by this signal */
+	const char	*health;	/* --health: what the status file said */
 };
 
 /* Ctrl-C: stop the hook (it is in its own session, so the terminal's
@@ -113,6 +115,31 @@ offline_signal(int sig, void *arg)
 	o->sig = sig;
 }
 
+/* --health: one line, of the daemon and of the PingV1 hook's reply. */
+static void
+health_done(struct offline *o, const struct reply *r)
+{
+	jv		 msg, type;
+	const char	*m;
+	int		 failed = strcmp(r->type, "ErrorV1") == 0;
+
+	msg = jv_object_get(jv_copy(r->body), jv_string("message"));
+	type = jv_object_get(jv_copy(r->body), jv_string("type"));
+	m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) :
+	    "(no message)";
+
+	if (failed)
+		printf("unhealthy: %s; the PingV1 hook answered ErrorV1 %s: "
+		    "%s\n", o->health, jv_get_kind(type) == JV_KIND_STRING ?
+		    jv_string_value(type) : "?", m);
+	else
+		printf("healthy: %s; the PingV1 hook answered: %s\n",
+		    o->health, m);
+	jv_free(msg);
+	jv_free(type);
+	o->status = failed;
+}
+
 static void
 offline_done(struct request *req, const struct reply *r, void *arg)
 {
@@ -122,6 +149,10 @@ offline_done(struct request *req, const struct reply *r, void *arg)
 	o->done = 1;
 	if (o->sig) {
 		o->status = 128 + o->sig;
+		return;
+	}
+	if (o->health) {
+		health_done(o, r);
 		return;
 	}
 	line = JV_OBJECT(jv_string("type"), jv_string(r->type),
@@ -159,10 +190,10 @@ read_body(struct request *req, size_t limit)
 }
 
 static int
-offline(const struct conf *c)
+offline(const struct conf *c, const char *health)
 {
 	struct request	 req;
-	struct offline	 o = { 0, 2, 0 };
+	struct offline	 o = { 0, 2, 0, health };
 
 	memset(&req, 0, sizeof(req));
 	if ((req.kind = strdup(c->offline_kind)) == NULL ||
@@ -171,7 +202,10 @@ offline(const struct conf *c)
 		fprintf(stderr, "hca-exec: out of memory\n");
 		return 2;
 	}
-	if (read_body(&req, c->max_message) == -1) {
+	if (c->health)
+		req.body = strdup("");	/* PingV1 takes an empty body */
+	if (c->health ? req.body == NULL :
+	    read_body(&req, c->max_message) == -1) {
 		fprintf(stderr, "hca-exec: reading the request from stdin: "
 		    "%s\n", strerror(errno));
 		return 2;
@@ -189,6 +223,23 @@ offline(const struct conf *c)
 			return 2;
 		}
 	return o.status;
+}
+
+/*
+ * --health: unhealthy (1) at once when the status file says so; then as
+ * the PingV1 hook answers.  One line on stdout either way.
+ */
+static int
+health(const struct conf *c)
+{
+	char	 why[1024];
+
+	if (status_check(c->status_file, c->health_grace_ms, why,
+	    sizeof(why)) != 0) {
+		printf("unhealthy: %s\n", why);
+		return 1;
+	}
+	return offline(c, why);
 }
 
 /*
@@ -350,8 +401,10 @@ main(int argc, char **argv)
 		conf_free(&c);
 		return 2;
 	}
-	if (c.offline_kind)
-		rc = offline(&c);
+	if (c.health)
+		rc = health(&c);
+	else if (c.offline_kind)
+		rc = offline(&c, NULL);
 	else
 		rc = agent_run(&c, state_fd);
 	ev_free();

@@ -5,18 +5,14 @@
  * error types hca-exec itself gives, the hook exit classes), anything else
  * counting as "other", so that no sender or hook can grow the file.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "hook.h"
 #include "metrics.h"
 #include "result.h"
+#include "util.h"
 
 static const char *const kinds[] = {
 	"PingV1", "ResourceAllocateV1", "ResourceDeallocateV1",
@@ -158,10 +154,12 @@ metrics_running(int n)
 }
 
 static void
-emit(FILE *f)
+emit(FILE *f, void *arg)
 {
 	size_t		 k, i;
 	uint64_t	 cum;
+
+	(void)arg;
 
 	fprintf(f, "# HELP hca_requests_total Requests received.\n"
 	    "# TYPE hca_requests_total counter\n");
@@ -233,37 +231,5 @@ emit(FILE *f)
 int
 metrics_write(const char *path)
 {
-	char	 tmp[4096];
-	FILE	*f;
-	int	 e, fd;
-
-	/* A new file of a name nobody can guess: never someone's link. */
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
-		return -1;
-	if (fchmod(fd, 0644) == -1 || (f = fdopen(fd, "w")) == NULL) {
-		e = errno;
-		close(fd);
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	emit(f);
-	if (fflush(f) == EOF || ferror(f)) {
-		e = errno;
-		fclose(f);
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	if (fclose(f) == EOF || rename(tmp, path) == -1) {
-		e = errno;
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	return 0;
+	return file_replace(path, 0644, emit, NULL);
 }

@@ -1,9 +1,14 @@
-/* util.c: buffers, name and UTF-8 checks, time. */
+/* util.c: buffers, name and UTF-8 checks, files, time. */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jv.h>
 
@@ -217,6 +222,45 @@ json_parse(const char *s, size_t n)
 	if (n > INT_MAX || !json_text_ok(s, n))
 		return jv_invalid_with_msg(jv_string("not JSON text"));
 	return jv_parse_sized(s, (int)n);
+}
+
+int
+file_replace(const char *path, mode_t mode, void (*emit)(FILE *, void *),
+    void *arg)
+{
+	char	 tmp[4096];
+	FILE	*f;
+	int	 e, fd;
+
+	/* A new file of a name nobody can guess: never someone's link. */
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
+		return -1;
+	if (fchmod(fd, mode) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	emit(f, arg);
+	if (fflush(f) == EOF || ferror(f)) {
+		e = errno;
+		fclose(f);
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	if (fclose(f) == EOF || rename(tmp, path) == -1) {
+		e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	return 0;
 }
 
 int64_t

@@ -1,12 +1,15 @@
 /*
  * util.h: small helpers shared by every module: a growable byte buffer,
- * name and UTF-8 checks, monotonic time.
+ * name and UTF-8 checks, atomic file writes, monotonic time.
  */
 #ifndef HCA_UTIL_H
 #define HCA_UTIL_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jv.h>
 
@@ -52,6 +55,14 @@ size_t	 text_clean(char *, size_t);
  */
 int	 json_text_ok(const char *, size_t);
 jv	 json_parse(const char *, size_t);
+
+/*
+ * Replace the file at path with what emit() writes, atomically: a new file
+ * of an unguessable name beside it (never someone's link), then rename().
+ * -1 with errno on failure, the old file untouched.
+ */
+int	 file_replace(const char *path, mode_t mode,
+	    void (*emit)(FILE *, void *), void *arg);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t	 now_ms(void);
