@@ -73,6 +73,8 @@ struct delivery {
 	int			 abandon;	/* forced stop: no reply */
 	int			 claimed;	/* holds its claim (journal.h) */
 	int			 journaled;	/* its reply is in the journal */
+	int			 counted;	/* its reply's metrics row */
+	int			 unroutable;	/* the broker returned it */
 	int64_t			 deferred_at;	/* first deferred start, or 0 */
 };
 TAILQ_HEAD(dlist, delivery);
@@ -492,6 +494,7 @@ on_job_done(struct request *req, const struct reply *r, void *arg)
 		return;
 	}
 	d->rtype = r->type;
+	d->counted = r->counted;
 	/* A kind not in the table is answered the same without a hook. */
 	if (A.conf->state_dir && d->kind && kind_lookup(d->kind)) {
 		if (journal_put(d->corr.bytes, d->corr.len, d->kind, d->rtype,
@@ -549,6 +552,7 @@ static void
 on_returned(void *arg, const amqp_basic_properties_t *p, const char *why)
 {
 	struct logctx	 lc = { NULL, NULL };
+	struct delivery	*d;
 	char		*corr = NULL;
 
 	(void)arg;
@@ -557,6 +561,16 @@ on_returned(void *arg, const amqp_basic_properties_t *p, const char *why)
 	lc.corr = corr;
 	log_error(&lc, "reply could not be routed and is dropped: %s", why);
 	free(corr);
+	/* Counted as sent when it was made: count it apart, once. */
+	if (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
+		TAILQ_FOREACH(d, &A.publishing, entry)
+			if (d->ptag && !d->unroutable &&
+			    bytes_eq(d->corr, p->correlation_id)) {
+				d->unroutable = 1;
+				if (d->counted >= 0)
+					metrics_unroutable(d->kind, d->counted);
+				break;
+			}
 }
 
 /*
@@ -762,6 +776,7 @@ on_deliver(void *arg, const amqp_envelope_t *e, int oversize)
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		goto nomem;
 	d->tag = e->delivery_tag;
+	d->counted = -1;	/* until a job counts its reply */
 	d->gen = A.gen;
 	d->corr = amqp_bytes_malloc_dup(p->correlation_id);
 	if (p->_flags & AMQP_BASIC_REPLY_TO_FLAG && p->reply_to.len)

@@ -94,7 +94,7 @@ job_finish(struct job *j)
 	    jv_get_kind(t) == JV_KIND_STRING ? " " : "",
 	    jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : "",
 	    (long long)(now_ms() - j->started));
-	metrics_reply(j->req.kind, j->reply.type,
+	j->reply.counted = metrics_reply(j->req.kind, j->reply.type,
 	    jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : NULL);
 	jv_free(t);
 	j->done(&j->req, &j->reply, j->arg);

@@ -46,6 +46,7 @@ static const double buckets[] = {
 static struct {
 	uint64_t	 requests[NKINDS];
 	uint64_t	 replies[NKINDS][NREPLIES];
+	uint64_t	 unroutable[NKINDS];
 	uint64_t	 hooks[NKINDS][NCLASSES];
 	uint64_t	 retries[NKINDS];
 	uint64_t	 hist[NKINDS][NBUCKETS + 1];
@@ -76,7 +77,7 @@ metrics_request(const char *kind)
 	m.requests[KIND(kind)]++;
 }
 
-void
+int
 metrics_reply(const char *kind, const char *type, const char *etype)
 {
 	size_t	 r;
@@ -89,6 +90,17 @@ metrics_reply(const char *kind, const char *type, const char *etype)
 		r += lookup(replies + FIRST_ERROR, NREPLIES - FIRST_ERROR,
 		    etype);
 	m.replies[KIND(kind)][r]++;
+	return (int)r;
+}
+
+void
+metrics_unroutable(const char *kind, int row)
+{
+	size_t	 k = KIND(kind);
+
+	if (row >= 0 && (size_t)row < NREPLIES && m.replies[k][row] > 0)
+		m.replies[k][row]--;
+	m.unroutable[k]++;
 }
 
 void
@@ -177,6 +189,12 @@ emit(FILE *f, void *arg)
 				    "ErrorV1", i < FIRST_ERROR ? "" :
 				    replies[i], (unsigned long long)
 				    m.replies[k][i]);
+	fprintf(f, "# HELP hca_replies_unroutable_total Replies the broker "
+	    "could not route (basic.return: no such reply_to queue).\n"
+	    "# TYPE hca_replies_unroutable_total counter\n");
+	for (k = 0; k < NKINDS; k++)
+		fprintf(f, "hca_replies_unroutable_total{kind=\"%s\"} %llu\n",
+		    kinds[k], (unsigned long long)m.unroutable[k]);
 	fprintf(f, "# HELP hca_hook_exits_total Hook runs by how they ended."
 	    "\n# TYPE hca_hook_exits_total counter\n");
 	for (k = 0; k < NKINDS; k++)

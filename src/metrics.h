@@ -11,7 +11,10 @@
 #include "hook.h"
 
 void	 metrics_request(const char *kind);
-void	 metrics_reply(const char *kind, const char *type, const char *etype);
+/* Returns the row it was counted in, for metrics_unroutable(). */
+int	 metrics_reply(const char *kind, const char *type, const char *etype);
+/* A reply counted in that row came back unroutable: count it apart. */
+void	 metrics_unroutable(const char *kind, int row);
 void	 metrics_hook(const char *kind, const struct hook_result *);
 void	 metrics_retry(const char *kind);
 void	 metrics_reconnect(void);

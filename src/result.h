@@ -19,6 +19,7 @@ struct reply {
 	jv		 body;		/* a JSON object */
 	int		 deferred;	/* no reply: the hook could not start
 					   for a shortage; try again later */
+	int		 counted;	/* its row in the metrics */
 };
 
 /* ErrorV1 with this type and message (message NULL: the generic one). */

@@ -1,0 +1,58 @@
+#!/usr/bin/env bats
+# Degraded states that must show: replies the broker could not route,
+# (more to come: a journal that cannot be written, repeated log lines, the
+# broker's consumer timeout).  Each against a real broker, with the figures
+# printed.
+load lib/common
+load lib/broker
+
+setup_file() {
+	broker_start
+	testtools_build
+}
+
+teardown_file() {
+	broker_stop
+}
+
+setup() {
+	broker_test_setup
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+cat >/dev/null
+echo "id-$HCA_CORRELATION_ID"
+EOF2
+	METRICS=$BATS_TEST_TMPDIR/hca.prom
+}
+
+teardown() {
+	agent_stop
+}
+
+# metric 'NAME{LABELS}': its value in the metrics file, 0 if absent.
+metric() {
+	awk -v m="$1" 'index($0, m " ") == 1 { v = $2 } END { print v + 0 }' "$METRICS"
+}
+
+@test "degraded: a reply the broker cannot route is counted apart, not as sent" {
+	agent_start --declare --metrics-file "$METRICS" --metrics-interval 0.2
+	# Three requests whose reply_to names no queue, two that route.
+	for i in 1 2 3; do
+		printf '# unroutable\nexpect: unroutable\ncorrelation_id: lost-%s\ntype: ResourceAllocateV1\nreply_to: no-such-queue-%s\nbody: {"type":"X"}\n' "$i" "$i" >"$BATS_TEST_TMPDIR/u$i.case"
+	done
+	for i in 1 2; do
+		printf '# routed\nexpect: ResourceCreatedV1\ncorrelation_id: ok-%s\ntype: ResourceAllocateV1\nbody: {"type":"X"}\n' "$i" >"$BATS_TEST_TMPDIR/r$i.case"
+	done
+	run timeout 60 "$PUBLISH_TOOL" cases "$HCA_URL" "$HCA_SERVICE.to_hca" \
+	    "$HCA_SERVICE.to_portal" "$BATS_TEST_TMPDIR"/u*.case "$BATS_TEST_TMPDIR"/r*.case
+	assert_success
+	assert_depth "$HCA_SERVICE.to_hca" "0 0"
+	agent_stop
+	sent=$(metric 'hca_replies_total{kind="ResourceAllocateV1",reply="ResourceCreatedV1",error=""}')
+	lost=$(metric 'hca_replies_unroutable_total{kind="ResourceAllocateV1"}')
+	echo "# 3 unroutable + 2 routed: hca_replies_total $sent, hca_replies_unroutable_total $lost" >&3
+	assert_equal "$sent" 2
+	assert_equal "$lost" 3
+	assert_equal "$(metric 'hca_replies_unroutable_total{kind="PingV1"}')" 0
+	assert_equal "$(count_log "$AGENT_LOG" 'could not be routed')" 3
+}
