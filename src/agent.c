@@ -423,9 +423,10 @@ defer(struct delivery *d, struct request *req)
 	TAILQ_INSERT_HEAD(&A.waiting, d, entry);
 	metrics_deferred();
 	if (A.deferred++ == 0)
-		log_warn(&d->log, "cannot start a hook for want of "
-		    "descriptors, processes or memory; the request waits, and "
-		    "no more than %d hook(s) run until one ends", A.nrunning);
+		log_rated(LL_WARN, &d->log, NULL, "cannot start a hook for "
+		    "want of descriptors, processes or memory; the request "
+		    "waits, and no more than %d hook(s) run until one ends",
+		    A.nrunning);
 	A.limit = A.nrunning;
 	if (A.limit == 0)
 		ev_timer_at(&A.restart, now_ms() + RESTART_MS);
@@ -499,8 +500,9 @@ on_job_done(struct request *req, const struct reply *r, void *arg)
 	if (A.conf->state_dir && d->kind && kind_lookup(d->kind)) {
 		if (journal_put(d->corr.bytes, d->corr.len, d->kind, d->rtype,
 		    d->out, d->outlen) == -1)
-			log_error(&d->log, "journal: cannot keep the reply (%s); "
-			    "publishing it anyway", strerror(errno));
+			log_rated(LL_ERROR, &d->log, strerror(errno),
+			    "journal: cannot keep the reply (%s); publishing "
+			    "it anyway", strerror(errno));
 		else
 			d->journaled = 1;
 	}
@@ -524,8 +526,8 @@ on_confirm(void *arg, uint64_t tag, int multiple, int ok)
 		    !(d->ptag == tag || (multiple && d->ptag < tag)))
 			continue;
 		if (!ok) {
-			log_warn(&d->log, "the broker refused the reply "
-			    "(nack); sending it again");
+			log_rated(LL_WARN, &d->log, NULL, "the broker "
+			    "refused the reply (nack); sending it again");
 			d->ptag = 0;
 			ev_timer_at(&A.republish, now_ms() + RENACK_MS);
 			continue;
@@ -929,7 +931,7 @@ agent_run(const struct conf *c, int state_fd)
 		on_deliver, on_confirm, on_returned, on_blocked, NULL
 	};
 	char		 err[512];
-	int64_t		 tick;
+	int64_t		 tick, due;
 
 	memset(&A, 0, sizeof(A));
 	A.conf = c;
@@ -988,6 +990,8 @@ agent_run(const struct conf *c, int state_fd)
 		if (drained() || A.done)
 			break;
 		tick = usable() ? broker_due(A.b) : 30000;
+		if ((due = log_rated_flush()) >= 0 && due < tick)
+			tick = due;
 		if (ev_run_once(tick) == -1) {
 			log_error(NULL, "poll: %s", strerror(errno));
 			A.status = 1;
@@ -1005,6 +1009,7 @@ agent_run(const struct conf *c, int state_fd)
 		broker_connect_abandon(A.connecting);
 		A.connecting = NULL;
 	}
+	log_rated_end();
 	if (A.stopping)
 		log_info(NULL, "stopped");
 	while (!TAILQ_EMPTY(&A.publishing)) {

@@ -263,8 +263,8 @@ journal_claim(const void *corr, size_t corrlen)
 		if (unlinkat(J.dirfd, name, 0) == -1 && errno != ENOENT)
 			break;
 	}
-	log_warn(NULL, "journal %s/%s: cannot claim the request: %s", J.dir,
-	    name, strerror(errno));
+	log_rated(LL_WARN, NULL, strerror(errno), "journal %s/%s: cannot "
+	    "claim the request: %s", J.dir, name, strerror(errno));
 	return CLAIM_NONE;
 }
 
@@ -299,8 +299,8 @@ journal_confirmed(const void *corr, size_t corrlen)
 		return;
 	entry_name(corr, corrlen, name);
 	if (fchmodat(J.dirfd, name, MODE_CONFIRMED, 0) == -1 && errno != ENOENT)
-		log_warn(NULL, "journal %s/%s: marking it confirmed: %s", J.dir,
-		    name, strerror(errno));
+		log_rated(LL_WARN, NULL, strerror(errno), "journal %s/%s: "
+		    "marking it confirmed: %s", J.dir, name, strerror(errno));
 }
 
 /* Read a whole entry file into b; -1 if it cannot be read. */

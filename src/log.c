@@ -345,6 +345,131 @@ logmsg(enum loglevel level, const struct logctx *c, const char *fmt, ...)
 	emit(level, c, msg, (size_t)n);
 }
 
+/* ---- repeated lines ------------------------------------------------ */
+
+#define RATED_SLOTS	32
+
+static struct rated {
+	const char	*fmt;		/* the event; NULL: a free slot */
+	char		 cause[128];
+	int64_t		 since;		/* the window began (now_ms()) */
+	unsigned	 held;		/* lines not written in it */
+	enum loglevel	 level;
+	char		 last[1024];	/* the last one held back */
+	char		 corr[160], kind[64];	/* and what it was about */
+} rated[RATED_SLOTS];
+
+/* The summary of a window: its last line, and how many were held. */
+static void
+rated_summary(struct rated *r, int64_t now)
+{
+	struct logctx	 c = { r->corr[0] ? r->corr : NULL,
+			      r->kind[0] ? r->kind : NULL };
+	char		 msg[sizeof(r->last) + 80];
+	int		 n;
+
+	n = snprintf(msg, sizeof(msg), "%s (%u more time%s in the last "
+	    "%lld s)", r->last, r->held, r->held == 1 ? "" : "s",
+	    (long long)((now - r->since + 500) / 1000));
+	if (n > 0)
+		emit(r->level, &c, msg, (size_t)n < sizeof(msg) ? (size_t)n :
+		    sizeof(msg) - 1);
+	r->held = 0;
+	r->since = now;
+}
+
+/* A window that is over: its summary, or the slot freed if it held none. */
+static void
+rated_due(struct rated *r, int64_t now)
+{
+	if (r->fmt == NULL || now - r->since < LOG_RATE_MS)
+		return;
+	if (r->held)
+		rated_summary(r, now);
+	else
+		r->fmt = NULL;
+}
+
+void
+log_rated(enum loglevel level, const struct logctx *c, const char *cause,
+    const char *fmt, ...)
+{
+	struct rated	*r = NULL, *freed = NULL;
+	char		 msg[2048];
+	int64_t		 now = now_ms();
+	va_list		 ap;
+	size_t		 i;
+	int		 n;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	if (cause == NULL)
+		cause = "";
+	for (i = 0; i < RATED_SLOTS && r == NULL; i++) {
+		rated_due(&rated[i], now);
+		if (rated[i].fmt == fmt &&
+		    strncmp(rated[i].cause, cause, sizeof(rated[i].cause) - 1)
+		    == 0)
+			r = &rated[i];
+		else if (rated[i].fmt == NULL && freed == NULL)
+			freed = &rated[i];
+	}
+	if (r && r->fmt) {
+		/* Within its window: counted, and kept for the summary. */
+		r->held++;
+		strlcpy(r->last, msg, sizeof(r->last));
+		strlcpy(r->corr, c && c->corr ? c->corr : "", sizeof(r->corr));
+		strlcpy(r->kind, c && c->kind ? c->kind : "", sizeof(r->kind));
+		return;
+	}
+	if (r == NULL)
+		r = freed;
+	emit(level, c, msg, (size_t)n);
+	if (r == NULL)
+		return;		/* every slot busy: written, not counted */
+	r->fmt = fmt;
+	strlcpy(r->cause, cause, sizeof(r->cause));
+	r->since = now;
+	r->held = 0;
+	r->level = level;
+}
+
+int64_t
+log_rated_flush(void)
+{
+	int64_t		 now = now_ms(), next = -1, d;
+	size_t		 i;
+
+	for (i = 0; i < RATED_SLOTS; i++) {
+		rated_due(&rated[i], now);
+		if (rated[i].fmt == NULL)
+			continue;
+		d = rated[i].since + LOG_RATE_MS - now;
+		if (next == -1 || d < next)
+			next = d;
+	}
+	return next;
+}
+
+void
+log_rated_end(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < RATED_SLOTS; i++) {
+		if (rated[i].fmt && rated[i].held)
+			rated_summary(&rated[i], now_ms());
+		rated[i].fmt = NULL;
+	}
+}
+
 size_t
 logbytes(enum loglevel level, const struct logctx *c, const char *prefix,
     const char *s, size_t n)

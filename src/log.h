@@ -5,6 +5,8 @@
 #ifndef HCA_LOG_H
 #define HCA_LOG_H
 
+#include <stdint.h>
+
 enum loglevel { LL_ERROR, LL_WARN, LL_INFO, LL_DEBUG };
 
 /* What a log line is about; either field may be NULL. */
@@ -28,6 +30,23 @@ void	 logmsg(enum loglevel, const struct logctx *, const char *, ...)
  */
 size_t	 logbytes(enum loglevel, const struct logctx *, const char *prefix,
 	    const char *, size_t);
+
+/*
+ * A line that may repeat for as long as its cause lasts (a broker that
+ * keeps refusing replies, a full disk, a broker that is down): the first
+ * line of an event (its format) with a cause (any text, or NULL) is
+ * written, those that follow within LOG_RATE_MS are counted, and one
+ * summary line, the last of them with "(N more times in the last S s)",
+ * is written when that time is up, and so on while it lasts.  At every
+ * level and in both formats.
+ */
+#define LOG_RATE_MS	10000
+void	 log_rated(enum loglevel, const struct logctx *, const char *cause,
+	    const char *, ...) __attribute__((format(printf, 4, 5)));
+/* Write the summaries that are due; ms until the next one, or -1. */
+int64_t	 log_rated_flush(void);
+/* Write every summary held (at exit). */
+void	 log_rated_end(void);
 
 /*
  * Before the agent runs (configuration, start-up checks): say what is wrong

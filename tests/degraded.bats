@@ -56,3 +56,35 @@ metric() {
 	assert_equal "$(metric 'hca_replies_unroutable_total{kind="PingV1"}')" 0
 	assert_equal "$(count_log "$AGENT_LOG" 'could not be routed')" 3
 }
+
+# refused FORMAT LEVEL: replies the broker keeps refusing for 12 s, logged
+# in FORMAT at LEVEL: the lines about them, then the policy lifted.
+refused() {
+	broker_ctl set_policy --apply-to queues "refuse-$HCA_SERVICE" \
+	    "^$HCA_SERVICE\\.to_portal\$" '{"max-length":0,"overflow":"reject-publish"}' >/dev/null
+	agent_start --declare --log-format "$1" -l "$2"
+	for i in 1 2 3 4 5; do
+		"$HCA_PORTAL" -q -w 0.05 -i "nack-$i" <<<'{"type":"X"}' >/dev/null 2>&1 || true
+	done
+	wait_log "$AGENT_LOG" 'refused the reply' 10
+	sleep 12
+	lines=$(count_log "$AGENT_LOG" 'refused the reply')
+	summaries=$(count_log "$AGENT_LOG" 'refused the reply.*more times in the last 1[0-9] s')
+	broker_ctl clear_policy "refuse-$HCA_SERVICE" >/dev/null
+	assert_depth "$HCA_SERVICE.to_portal" "5 0" 30
+	assert_depth "$HCA_SERVICE.to_hca" "0 0"
+	echo "# $1 at $2: 5 replies refused for 12 s: $lines lines about it, $summaries of them summaries: $(grep 'more times' "$AGENT_LOG" | sed 's/.*\(([0-9]* more times[^)]*)\).*/\1/' | head -n 1)" >&3
+	[ "$lines" -le 3 ]
+	[ "$summaries" -ge 1 ]
+}
+
+@test "degraded: a reply the broker keeps refusing is logged once, then once per 10 s with a count (kv, info)" {
+	refused kv info
+}
+
+@test "degraded: the same holds in JSON at debug level" {
+	refused json debug
+	# every line is still one JSON object
+	run jq -c . "$AGENT_LOG"
+	assert_success
+}

@@ -61,7 +61,7 @@ agent_start() {
 	local log=${AGENT_LOG_FILE:-$AGENT_LOG}
 	"$HCA_EXEC" -H "$HOOKS" "$@" >>"$log" 2>&1 3>&- &
 	AGENT_PID=$!
-	wait_log "$log" 'msg="consuming' 15
+	wait_log "$log" 'msg"?[=:]"consuming' 15
 }
 
 # wait_log FILE PATTERN [SECONDS]: wait until a line matches (grep -E).
