@@ -45,6 +45,8 @@
 
 #define BACKOFF_MIN	1000
 #define BACKOFF_MAX	60000
+/* RabbitMQ's default consumer_timeout (30 min) */
+#define CONSUMER_TIMEOUT_MS	1800000
 #define STABLE_MS	30000		/* up this long: backoff resets */
 #define ANSWERED_TTL	(3600 * 1000)
 #define ANSWERED_MAX	10000
@@ -219,6 +221,36 @@ can_publish(void)
 	return usable() && A.blocked_at == 0;
 }
 
+/*
+ * The longest one request can hold its delivery unacked: every run to its
+ * time limit and grace, and the doubling delays between the retries.
+ */
+static int64_t
+worst_case_ms(const struct conf *c)
+{
+	int64_t	 t = 0, delay = c->retry_delay_ms;
+	int	 i;
+
+	for (i = 0; i <= c->retries; i++) {
+		t += c->hook_timeout_ms + c->hook_grace_ms;
+		if (i < c->retries) {
+			t += delay < RETRY_DELAY_MAX ? delay : RETRY_DELAY_MAX;
+			if (delay < RETRY_DELAY_MAX)
+				delay *= 2;
+		}
+	}
+	return t;
+}
+
+/* RabbitMQ's consumer_timeout, when the broker's reason says it fired. */
+static int
+consumer_timed_out(const char *why)
+{
+	return strstr(why, "PRECONDITION_FAILED") != NULL &&
+	    strstr(why, "acknowledgement") != NULL &&
+	    strstr(why, "timed out") != NULL;
+}
+
 static void
 lost(void)
 {
@@ -226,6 +258,16 @@ lost(void)
 	int64_t		 delay = 0;
 
 	log_error(NULL, "broker connection lost: %s", A.broken);
+	if (consumer_timed_out(A.broken))
+		log_error(NULL, "the broker's consumer_timeout passed while a "
+		    "request was unacknowledged: the broker requeues what this "
+		    "connection held, and another agent on the queue may run "
+		    "it again (agents that share HCA_STATE_DIR do not); raise "
+		    "consumer_timeout (rabbitmq.conf, or the queue's "
+		    "x-consumer-timeout) above the %lld s one request can take "
+		    "here, or lower HCA_HOOK_TIMEOUT, HCA_RETRIES or "
+		    "HCA_RETRY_DELAY", (long long)(worst_case_ms(A.conf) /
+		    1000));
 	status_set(A.stopping ? ST_STOPPING : ST_RECONNECTING, A.broken);
 	A.broken[0] = '\0';
 	A.blocked_at = 0;	/* a new connection starts unblocked */
@@ -968,6 +1010,14 @@ agent_run(const struct conf *c, int state_fd)
 	if (getuid() == 0 || geteuid() == 0)
 		log_warn(NULL, "running as root: hooks run as root too (set "
 		    "HCA_USER to run as another user)");
+	if (worst_case_ms(c) > CONSUMER_TIMEOUT_MS)
+		log_warn(NULL, "one request can take up to %lld s (%d run(s) of "
+		    "HCA_HOOK_TIMEOUT + HCA_HOOK_GRACE and the delays of "
+		    "HCA_RETRIES), more than RabbitMQ's default consumer_timeout "
+		    "of %d s: unless the broker's is higher, it closes the "
+		    "channel and requeues such a request", (long long)(
+		    worst_case_ms(c) / 1000), c->retries + 1,
+		    CONSUMER_TIMEOUT_MS / 1000);
 	log_info(NULL, "hca-exec %s starting: service %s, hooks %s, "
 	    "concurrency %d", HCA_VERSION, c->service, c->hooks_dir,
 	    c->concurrency);

@@ -26,7 +26,6 @@
 
 #define TARGET_MAX	4096		/* bytes of a target user or group */
 #define TOO_LARGE	"The request is larger than this service accepts."
-#define RETRY_DELAY_MAX	(15 * 60 * 1000)
 #define NJOBENV		9
 
 struct job {

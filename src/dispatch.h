@@ -11,6 +11,9 @@
 #include "conf.h"
 #include "result.h"
 
+/* The delay before a retry doubles up to this. */
+#define RETRY_DELAY_MAX	(15 * 60 * 1000)
+
 struct request {
 	char	*kind;		/* AMQP type property; NULL if absent */
 	char	*corr;		/* correlation id; NULL if absent */

@@ -88,3 +88,37 @@ refused() {
 	run jq -c . "$AGENT_LOG"
 	assert_success
 }
+
+@test "degraded: the broker's consumer timeout is named in the log, with what to do" {
+	# A broker of its own that times unacked deliveries out after 2 s,
+	# checking every 0.5 s (RabbitMQ checks once a minute by default).
+	dir=$(mktemp -d /tmp/hca-test-broker.XXXXXX)
+	"$TOP/tools/broker" start "$dir" -c 'consumer_timeout = 2000' \
+	    -a '{channel_tick_interval, 500}' >/dev/null 3>&-
+	HCA_URL=$("$TOP/tools/broker" url "$dir")
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+sleep 4
+echo slow-1
+EOF2
+	agent_start --declare
+	"$HCA_PORTAL" -q -w 0.05 -i slow <<<'{"type":"X"}' >/dev/null 2>&1 || true
+	wait_log "$AGENT_LOG" "consumer_timeout passed" 20 || true
+	agent_stop
+	"$TOP/tools/broker" stop "$dir" --rm 3>&- || true
+	grep -E 'connection lost|consumer_timeout' "$AGENT_LOG" | sed 's/^/# /' >&3
+	stderr=$(cat "$AGENT_LOG")
+	assert_log "connection lost: .*PRECONDITION_FAILED.*acknowledgement"
+	assert_log "the broker's consumer_timeout passed while a request was unacknowledged.*above the 1220 s one request can take here"
+}
+
+@test "degraded: a start whose worst case of one request exceeds 30 minutes is warned of" {
+	agent_start --declare -t 600 --retries 2
+	stderr=$(cat "$AGENT_LOG")
+	assert_log 'one request can take up to 1815 s \(3 run\(s\)'
+	agent_stop
+	: >"$AGENT_LOG"
+	agent_start --declare -t 300
+	stderr=$(cat "$AGENT_LOG")
+	refute_log 'one request can take up to'
+}
