@@ -52,6 +52,7 @@
 #define ANSWERED_MAX	10000
 #define RENACK_MS	1000		/* republish after a broker nack */
 #define RESTART_MS	1000		/* try a hook again after a shortage */
+#define JPROBE_MS	5000		/* an unwritable journal tried again */
 #define CLAIMS_MS	1000		/* held requests looked at, claims
 					   touched every 10th time */
 
@@ -103,6 +104,9 @@ static struct {
 	struct ev_timer		 restart;	/* tries one after a shortage */
 	struct ev_timer		 claims;	/* touches ours, looks at held */
 	struct ev_timer		 status_timer;	/* HCA_STATUS_FILE's age */
+	struct ev_timer		 jprobe;	/* tries the journal again */
+	int64_t			 jdown_at;	/* 0: the journal can be written */
+	int			 unjournaled;	/* replies sent without, meanwhile */
 	int			 attempts;
 	struct broker_connect	*connecting;	/* an attempt under way */
 	int			 fd;		/* the socket in the poll set */
@@ -500,6 +504,51 @@ on_restart(void *arg)
 	schedule();
 }
 
+/*
+ * The journal cannot be written (a full disk, a read-only filesystem): the
+ * reply in hand is published all the same (its hook has run), but no new
+ * request starts until the journal can be written again, so that the
+ * promise that a reply is on disk before it is published holds for them.
+ * They wait, unacked, in line and in the queue.  Tried every JPROBE_MS.
+ */
+static void
+journal_down(struct delivery *d, const char *why)
+{
+	metrics_journal_error();
+	A.unjournaled++;
+	log_debug(&d->log, "reply published without the journal: %s", why);
+	if (A.jdown_at)
+		return;
+	A.jdown_at = now_ms();
+	metrics_journal_failing(1);
+	status_journal(why);
+	log_error(&d->log, "journal %s cannot be written (%s): replies in "
+	    "hand are published without it, and no new request starts until "
+	    "it can be written again (tried every %d s)", A.conf->state_dir,
+	    why, JPROBE_MS / 1000);
+	ev_timer_at(&A.jprobe, now_ms() + JPROBE_MS);
+}
+
+static void
+on_jprobe(void *arg)
+{
+	(void)arg;
+	if (journal_probe() == -1) {
+		metrics_journal_error();
+		ev_timer_at(&A.jprobe, now_ms() + JPROBE_MS);
+		return;
+	}
+	log_info(NULL, "journal %s can be written again after %.1f s; %d "
+	    "repl%s went out without it meanwhile", A.conf->state_dir,
+	    (now_ms() - A.jdown_at) / 1000.0, A.unjournaled,
+	    A.unjournaled == 1 ? "y" : "ies");
+	A.jdown_at = 0;
+	A.unjournaled = 0;
+	metrics_journal_failing(0);
+	status_journal(NULL);
+	schedule();
+}
+
 static void
 on_job_done(struct request *req, const struct reply *r, void *arg)
 {
@@ -542,9 +591,7 @@ on_job_done(struct request *req, const struct reply *r, void *arg)
 	if (A.conf->state_dir && d->kind && kind_lookup(d->kind)) {
 		if (journal_put(d->corr.bytes, d->corr.len, d->kind, d->rtype,
 		    d->out, d->outlen) == -1)
-			log_rated(LL_ERROR, &d->log, strerror(errno),
-			    "journal: cannot keep the reply (%s); publishing "
-			    "it anyway", strerror(errno));
+			journal_down(d, strerror(errno));
 		else
 			d->journaled = 1;
 	}
@@ -652,7 +699,7 @@ schedule(void)
 {
 	struct delivery	*d;
 
-	while (A.stopping == 0 && A.nrunning < A.limit &&
+	while (A.stopping == 0 && A.nrunning < A.limit && A.jdown_at == 0 &&
 	    (d = TAILQ_FIRST(&A.waiting)) != NULL) {
 		TAILQ_REMOVE(&A.waiting, d, entry);
 		if (A.conf->state_dir && !d->claimed) {
@@ -991,6 +1038,7 @@ agent_run(const struct conf *c, int state_fd)
 	ev_timer_init(&A.restart, on_restart, NULL);
 	ev_timer_init(&A.claims, on_claims, NULL);
 	ev_timer_init(&A.status_timer, on_status, NULL);
+	ev_timer_init(&A.jprobe, on_jprobe, NULL);
 	A.limit = c->concurrency;
 	if (state_fd != -1) {
 		if (journal_open(state_fd, c->state_dir, c->journal_ttl_ms,
@@ -1081,6 +1129,7 @@ agent_run(const struct conf *c, int state_fd)
 	ev_timer_stop(&A.restart);
 	ev_timer_stop(&A.claims);
 	ev_timer_stop(&A.status_timer);
+	ev_timer_stop(&A.jprobe);
 	status_set(ST_STOPPED, NULL);
 	journal_close();
 	if (c->metrics_file)

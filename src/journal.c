@@ -441,6 +441,38 @@ by_age(const void *a, const void *b)
 	return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
 }
 
+#define PROBE_BLOCKS	16		/* of 4 KiB, for journal_probe() */
+
+int
+journal_probe(void)
+{
+	char	 tmp[64], block[4096];
+	int	 fd, e, i;
+
+	snprintf(tmp, sizeof(tmp), ".tmp-probe-%d-%08x", (int)getpid(),
+	    arc4random());
+	memset(block, '\n', sizeof(block));
+	if ((fd = openat(J.dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		return -1;
+	/*
+	 * Room for some entries, not one: a disk with a block to spare
+	 * would let one more request through to fail again, and so on.
+	 */
+	for (i = 0, e = 0; i < PROBE_BLOCKS && e == 0; i++)
+		e = write_all(fd, block, sizeof(block));
+	if (e == -1 || fsync(fd) == -1) {
+		e = errno;
+		close(fd);
+		unlinkat(J.dirfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	unlinkat(J.dirfd, tmp, 0);
+	return 0;
+}
+
 void
 journal_sweep(void)
 {

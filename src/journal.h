@@ -56,5 +56,10 @@ void		 journal_unclaim(const void *corr, size_t corrlen);
 
 /* Drop entries past their time and the oldest beyond the maximum. */
 void	 journal_sweep(void);
+/*
+ * Can entries be written?  A file of 64 KiB is written, synced and
+ * removed: 0, or -1 with errno.
+ */
+int	 journal_probe(void);
 
 #endif

@@ -56,6 +56,8 @@ static struct {
 	int		 blocked;
 	uint64_t	 deferred;
 	int		 running;
+	uint64_t	 jerrors;
+	int		 jfailing;
 } m;
 
 static size_t
@@ -165,6 +167,18 @@ metrics_running(int n)
 	m.running = n;
 }
 
+void
+metrics_journal_error(void)
+{
+	m.jerrors++;
+}
+
+void
+metrics_journal_failing(int on)
+{
+	m.jfailing = on;
+}
+
 static void
 emit(FILE *f, void *arg)
 {
@@ -222,6 +236,14 @@ emit(FILE *f, void *arg)
 	    "# TYPE hca_hook_starts_deferred_total counter\n"
 	    "hca_hook_starts_deferred_total %llu\n",
 	    (unsigned long long)m.deferred);
+	fprintf(f, "# HELP hca_journal_errors_total Journal writes that "
+	    "failed (replies and checks).\n"
+	    "# TYPE hca_journal_errors_total counter\n"
+	    "hca_journal_errors_total %llu\n"
+	    "# HELP hca_journal_failing 1 while the journal cannot be "
+	    "written (no new request starts).\n"
+	    "# TYPE hca_journal_failing gauge\nhca_journal_failing %d\n",
+	    (unsigned long long)m.jerrors, m.jfailing);
 	fprintf(f, "# HELP hca_hooks_running Hooks running now.\n"
 	    "# TYPE hca_hooks_running gauge\nhca_hooks_running %d\n",
 	    m.running);

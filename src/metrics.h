@@ -23,6 +23,9 @@ void	 metrics_blocked(int);
 /* A hook could not be started for want of descriptors or memory. */
 void	 metrics_deferred(void);
 void	 metrics_running(int);
+/* A journal write failed; the journal cannot be written (1) or can (0). */
+void	 metrics_journal_error(void);
+void	 metrics_journal_failing(int);
 /* Write the file (tmp + rename); -1 with errno on failure. */
 int	 metrics_write(const char *path);
 

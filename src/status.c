@@ -40,6 +40,8 @@ static struct {
 	enum status_state	 state;
 	time_t			 since;
 	char			 error[512];
+	char			 journal[256];	/* why it cannot be written */
+	time_t			 journal_since;
 	int			 failing;	/* the last write failed */
 } S;
 
@@ -56,6 +58,11 @@ emit(FILE *f, void *arg)
 	    jv_string("service"), jv_string(S.service),
 	    jv_string("queue"), jv_string(S.queue),
 	    jv_string("error"), jv_string(S.error));
+	if (S.journal[0])
+		o = jv_object_set(o, jv_string("journal_error"),
+		    JV_OBJECT(jv_string("since"),
+		    jv_number((double)S.journal_since), jv_string("error"),
+		    jv_string(S.journal)));
 	o = jv_dump_string(o, 0);
 	fprintf(f, "%s\n", jv_string_value(o));
 	jv_free(o);
@@ -112,6 +119,17 @@ status_set(enum status_state st, const char *error)
 }
 
 void
+status_journal(const char *why)
+{
+	if (why) {
+		strlcpy(S.journal, why, sizeof(S.journal));
+		S.journal_since = time(NULL);
+	} else
+		S.journal[0] = '\0';
+	write_status();
+}
+
+void
 status_touch(void)
 {
 	write_status();
@@ -149,7 +167,7 @@ status_check(const char *path, int64_t grace_ms, char *why, size_t whylen)
 	long long	 age, quiet;
 	ssize_t		 n;
 	int		 fd, rc = 1;
-	jv		 o;
+	jv		 o, jerr = jv_null();
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC)) == -1) {
@@ -176,6 +194,7 @@ status_check(const char *path, int64_t grace_ms, char *why, size_t whylen)
 		jv_free(o);
 		return 1;
 	}
+	jerr = jv_object_get(jv_copy(o), jv_string("journal_error"));
 	queue = member(o, "queue");
 	error = member(o, "error");
 	if (error == NULL || *error == '\0')
@@ -192,6 +211,11 @@ status_check(const char *path, int64_t grace_ms, char *why, size_t whylen)
 		snprintf(why, whylen, "the daemon has not written its status "
 		    "for %lld s (it was %s): its event loop is stuck, or it "
 		    "is stopped", quiet, state);
+	else if (jv_get_kind(jerr) == JV_KIND_OBJECT)
+		snprintf(why, whylen, "the journal cannot be written, for %lld "
+		    "s (%s): no new request starts", (long long)(time(NULL) -
+		    (time_t)number(jerr, "since")), member(jerr, "error") ?
+		    member(jerr, "error") : "?");
 	else if (strcmp(state, "consuming") == 0) {
 		snprintf(why, whylen, "consuming from %s for %lld s",
 		    queue ? queue : "its queue", age);
@@ -206,6 +230,7 @@ status_check(const char *path, int64_t grace_ms, char *why, size_t whylen)
 	} else
 		snprintf(why, whylen, "HCA_STATUS_FILE=%s: unknown state %s",
 		    path, state);
+	jv_free(jerr);
 	jv_free(o);
 	return rc;
 }

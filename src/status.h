@@ -25,6 +25,8 @@ enum status_state {
 void	 status_init(const char *path, const char *service, const char *queue);
 /* A new state (error NULL: keep the last one; consuming clears it). */
 void	 status_set(enum status_state, const char *error);
+/* The journal cannot be written (why), or can again (NULL). */
+void	 status_journal(const char *why);
 /* Rewrite the file as it is, so that its age tells the daemon is alive. */
 void	 status_touch(void);
 /*

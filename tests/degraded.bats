@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
-# Degraded states that must show: replies the broker could not route,
-# (more to come: a journal that cannot be written, repeated log lines, the
-# broker's consumer timeout).  Each against a real broker, with the figures
-# printed.
+# Degraded states that must show: a journal that cannot be written,
+# replies the broker could not route, lines that repeat while their cause
+# lasts, the broker's consumer timeout.  Each against a real broker, with
+# the figures printed.
 load lib/common
 load lib/broker
 
@@ -27,6 +27,9 @@ EOF2
 
 teardown() {
 	agent_stop
+	if [ -n "${TMPFS:-}" ]; then
+		umount "$TMPFS" 2>/dev/null || umount -l "$TMPFS" || true
+	fi
 }
 
 # metric 'NAME{LABELS}': its value in the metrics file, 0 if absent.
@@ -121,4 +124,51 @@ EOF2
 	agent_start --declare -t 300
 	stderr=$(cat "$AGENT_LOG")
 	refute_log 'one request can take up to'
+}
+
+@test "degraded: a journal that cannot be written stops new requests until it can, nothing lost, nothing run twice" {
+	TMPFS=$BATS_TEST_TMPDIR/tiny
+	mkdir "$TMPFS"
+	mount -t tmpfs -o size=64k,mode=755 tmpfs "$TMPFS"
+	export MARKS=$BATS_TEST_TMPDIR/runs HCA_PASS_ENV=MARKS
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+cat >/dev/null
+echo "$HCA_CORRELATION_ID" >>"$MARKS"
+echo "id-$HCA_CORRELATION_ID"
+EOF2
+	export HCA_STATUS_FILE=$BATS_TEST_TMPDIR/status
+	agent_start --declare -c 4 --state-dir "$TMPFS/journal" \
+	    --metrics-file "$METRICS" --metrics-interval 0.2
+	timeout 60 "$PUBLISH_TOOL" publish "$HCA_URL" "$HCA_SERVICE.to_hca" j 100
+	wait_log "$AGENT_LOG" 'cannot be written' 30
+	sleep 3
+	stuck=$(wc -l <"$MARKS")
+	[ "$(metric hca_journal_failing)" -eq 1 ]
+	run "$HCA_EXEC" -H "$HOOKS" --health
+	assert_failure 1
+	assert_output --partial 'the journal cannot be written'
+	sleep 2
+	# no new request started meanwhile
+	assert_equal "$(wc -l <"$MARKS")" "$stuck"
+	mount -o remount,size=16m "$TMPFS"
+	wait_log "$AGENT_LOG" 'can be written again' 15
+	assert_depth "$HCA_SERVICE.to_portal" "100 0" 60
+	assert_depth "$HCA_SERVICE.to_hca" "0 0"
+	"$PUBLISH_TOOL" collect "$HCA_URL" "$HCA_SERVICE.to_portal" >"$BATS_TEST_TMPDIR/replies"
+	assert_equal "$(cut -f1 "$BATS_TEST_TMPDIR/replies" | sort -u | wc -l)" 100
+	assert_equal "$(grep -c 'ResourceCreatedV1' "$BATS_TEST_TMPDIR/replies")" 100
+	runs=$(wc -l <"$MARKS")
+	distinct=$(sort -u "$MARKS" | wc -l)
+	unjournaled=$(sed -n 's/.*; \([0-9]*\) repl[a-z]* went out without it.*/\1/p' "$AGENT_LOG")
+	errors=$(metric hca_journal_errors_total)
+	echo "# 100 requests, a 64 KiB state dir: hooks run before it filled: $stuck; replies without the journal: $unjournaled; hca_journal_errors_total $errors; hook runs $runs ($distinct distinct); 100 replies" >&3
+	assert_equal "$runs" 100
+	assert_equal "$distinct" 100
+	[ "$unjournaled" -le 4 ]
+	[ "$errors" -ge "$unjournaled" ]
+	[ "$(metric hca_journal_failing)" -eq 0 ]
+	assert_equal "$(count_log "$AGENT_LOG" 'cannot be written')" 1
+	run "$HCA_EXEC" -H "$HOOKS" --health
+	assert_success
 }
