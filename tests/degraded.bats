@@ -172,3 +172,36 @@ EOF2
 	run "$HCA_EXEC" -H "$HOOKS" --health
 	assert_success
 }
+
+# stderr_capped FORMAT: a hook writes 2.2 MB of ten-byte lines to stderr
+# through the broker; what reaches the log of them is 1 MiB, the documented
+# cap, give or take the last line (a cap on the bytes read would let about
+# ten times that through: each line gains a timestamp, level, ids).
+stderr_capped() {
+	export HCA_LOG_FORMAT=$1
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+cat >/dev/null
+yes shortline | head -n 220000 >&2
+echo "id-$HCA_CORRELATION_ID"
+EOF2
+	agent_start --declare
+	portal -w 30 -i noisy <<<'{"type":"X"}'
+	assert_success
+	assert_output --partial '"id":"id-noisy"'
+	agent_stop
+	bytes=$(grep -F shortline "$AGENT_LOG" | wc -c)
+	lines=$(grep -cF shortline "$AGENT_LOG")
+	echo "# $1: 2200000 bytes of stderr in 10-byte lines: $lines lines, $bytes bytes of log (cap 1048576)" >&3
+	[ "$bytes" -ge $((1048576 - 300)) ]
+	[ "$bytes" -le $((1048576 + 300)) ]
+	assert_equal "$(count_log "$AGENT_LOG" 'stderr reached its limit of 1048576 bytes')" 1
+}
+
+@test "degraded: a hook's stderr in short lines takes at most the 1 MiB cap of log (kv)" {
+	stderr_capped kv
+}
+
+@test "degraded: a hook's stderr in short lines takes at most the 1 MiB cap of log (json)" {
+	stderr_capped json
+}
