@@ -262,7 +262,8 @@ lost(void)
 	int64_t		 delay = 0;
 
 	log_error(NULL, "broker connection lost: %s", A.broken);
-	if (consumer_timed_out(A.broken))
+	if (consumer_timed_out(A.broken)) {
+		metrics_consumer_timeout();
 		log_error(NULL, "the broker's consumer_timeout passed while a "
 		    "request was unacknowledged: the broker requeues what this "
 		    "connection held, and another agent on the queue may run "
@@ -272,6 +273,7 @@ lost(void)
 		    "here, or lower HCA_HOOK_TIMEOUT, HCA_RETRIES or "
 		    "HCA_RETRY_DELAY", (long long)(worst_case_ms(A.conf) /
 		    1000));
+	}
 	status_set(A.stopping ? ST_STOPPING : ST_RECONNECTING, A.broken);
 	A.broken[0] = '\0';
 	A.blocked_at = 0;	/* a new connection starts unblocked */
@@ -615,6 +617,7 @@ on_confirm(void *arg, uint64_t tag, int multiple, int ok)
 		    !(d->ptag == tag || (multiple && d->ptag < tag)))
 			continue;
 		if (!ok) {
+			metrics_nack();
 			log_rated(LL_WARN, &d->log, NULL, "the broker "
 			    "refused the reply (nack); sending it again");
 			d->ptag = 0;

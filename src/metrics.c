@@ -52,6 +52,8 @@ static struct {
 	uint64_t	 hist[NKINDS][NBUCKETS + 1];
 	double		 hist_sum[NKINDS];
 	uint64_t	 reconnects;
+	uint64_t	 nacks;		/* replies the broker refused */
+	uint64_t	 ctimeouts;	/* its consumer_timeout fired */
 	uint64_t	 blocks;
 	int		 blocked;
 	uint64_t	 deferred;
@@ -148,6 +150,18 @@ metrics_reconnect(void)
 }
 
 void
+metrics_nack(void)
+{
+	m.nacks++;
+}
+
+void
+metrics_consumer_timeout(void)
+{
+	m.ctimeouts++;
+}
+
+void
 metrics_blocked(int on)
 {
 	if (on && !m.blocked)
@@ -224,6 +238,15 @@ emit(FILE *f, void *arg)
 	fprintf(f, "# HELP hca_reconnects_total Connections to the broker "
 	    "after the first.\n# TYPE hca_reconnects_total counter\n"
 	    "hca_reconnects_total %llu\n", (unsigned long long)m.reconnects);
+	fprintf(f, "# HELP hca_consumer_timeouts_total Connections the "
+	    "broker closed for a delivery unacked past its consumer_timeout.\n"
+	    "# TYPE hca_consumer_timeouts_total counter\n"
+	    "hca_consumer_timeouts_total %llu\n"
+	    "# HELP hca_replies_refused_total Replies the broker refused "
+	    "(nack), each sent again.\n"
+	    "# TYPE hca_replies_refused_total counter\n"
+	    "hca_replies_refused_total %llu\n",
+	    (unsigned long long)m.ctimeouts, (unsigned long long)m.nacks);
 	fprintf(f, "# HELP hca_broker_blocked_total Times the broker blocked "
 	    "publishing (connection.blocked).\n"
 	    "# TYPE hca_broker_blocked_total counter\n"

@@ -18,6 +18,9 @@ void	 metrics_unroutable(const char *kind, int row);
 void	 metrics_hook(const char *kind, const struct hook_result *);
 void	 metrics_retry(const char *kind);
 void	 metrics_reconnect(void);
+/* The broker refused a reply (nack); its consumer_timeout fired. */
+void	 metrics_nack(void);
+void	 metrics_consumer_timeout(void);
 /* The broker blocks publishing (1) or no longer does (0). */
 void	 metrics_blocked(int);
 /* A hook could not be started for want of descriptors or memory. */

@@ -352,6 +352,13 @@ assert_agent_exits_within() {
 	assert_line 'hca_hook_duration_seconds_count{kind="ResourceAllocateV1"} 2'
 	assert_line 'hca_hook_duration_seconds_bucket{kind="ResourceAllocateV1",le="+Inf"} 2'
 	assert_line 'hca_reconnects_total 0'
+	# every metric in the file is documented in hca-exec(8), and every
+	# one documented there is in the file
+	names=$(sed -n 's/^# TYPE \([a-z_]*\) .*/\1/p' "$m" | sort)
+	documented=$(sed -n '/^\.Sh METRICS/,/^\.Sh /s/^\.It Li \(hca_[a-z_]*\).*/\1/p' \
+	    "$TOP/man/hca-exec.8" | sort -u)
+	assert [ "$(wc -l <<<"$names")" -ge 15 ]
+	assert_equal "$names" "$documented"
 	# written every 0.2 s through a temporary $m.XXXXXX: only after the
 	# agent stops is its absence a finding, not a matter of timing
 	kill -TERM "$AGENT_PID"

@@ -65,7 +65,8 @@ metric() {
 refused() {
 	broker_ctl set_policy --apply-to queues "refuse-$HCA_SERVICE" \
 	    "^$HCA_SERVICE\\.to_portal\$" '{"max-length":0,"overflow":"reject-publish"}' >/dev/null
-	agent_start --declare --log-format "$1" -l "$2"
+	agent_start --declare --log-format "$1" -l "$2" \
+	    --metrics-file "$METRICS" --metrics-interval 0.2
 	for i in 1 2 3 4 5; do
 		"$HCA_PORTAL" -q -w 0.05 -i "nack-$i" <<<'{"type":"X"}' >/dev/null 2>&1 || true
 	done
@@ -73,12 +74,16 @@ refused() {
 	sleep 12
 	lines=$(count_log "$AGENT_LOG" 'refused the reply')
 	summaries=$(count_log "$AGENT_LOG" 'refused the reply.*more times in the last 1[0-9] s')
+	refusals=$(metric hca_replies_refused_total)
 	broker_ctl clear_policy "refuse-$HCA_SERVICE" >/dev/null
 	assert_depth "$HCA_SERVICE.to_portal" "5 0" 30
 	assert_depth "$HCA_SERVICE.to_hca" "0 0"
 	echo "# $1 at $2: 5 replies refused for 12 s: $lines lines about it, $summaries of them summaries: $(grep 'more times' "$AGENT_LOG" | sed 's/.*\(([0-9]* more times[^)]*)\).*/\1/' | head -n 1)" >&3
 	[ "$lines" -le 3 ]
 	[ "$summaries" -ge 1 ]
+	# every refusal counted: 5 replies, each sent again once a second
+	echo "# hca_replies_refused_total $refusals" >&3
+	[ "$refusals" -ge 5 ]
 }
 
 @test "degraded: a reply the broker keeps refusing is logged once, then once per 10 s with a count (kv, info)" {
@@ -104,15 +109,18 @@ refused() {
 sleep 4
 echo slow-1
 EOF2
-	agent_start --declare
+	agent_start --declare --metrics-file "$METRICS" --metrics-interval 0.2
 	"$HCA_PORTAL" -q -w 0.05 -i slow <<<'{"type":"X"}' >/dev/null 2>&1 || true
 	wait_log "$AGENT_LOG" "consumer_timeout passed" 20 || true
 	agent_stop
+	timeouts=$(metric hca_consumer_timeouts_total)
 	"$TOP/tools/broker" stop "$dir" --rm 3>&- || true
 	grep -E 'connection lost|consumer_timeout' "$AGENT_LOG" | sed 's/^/# /' >&3
 	stderr=$(cat "$AGENT_LOG")
 	assert_log "connection lost: .*PRECONDITION_FAILED.*acknowledgement"
 	assert_log "the broker's consumer_timeout passed while a request was unacknowledged.*above the 1220 s one request can take here"
+	echo "# hca_consumer_timeouts_total $timeouts" >&3
+	[ "$timeouts" -ge 1 ]
 }
 
 @test "degraded: a start whose worst case of one request exceeds 30 minutes is warned of" {
