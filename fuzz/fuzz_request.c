@@ -31,7 +31,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	log_init(LL_ERROR, 0, "fuzz_request");
+	log_init(LL_ERROR, 0);
 	return 0;
 }
 

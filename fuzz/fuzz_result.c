@@ -43,14 +43,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	log_init(LL_ERROR, 0, "fuzz_result");
+	log_init(LL_ERROR, 0);
 
 	if (log_open("/dev/null", why, sizeof(why)) == -1)
 		abort();
 	return 0;
 }
 
-/* The ErrorV1 type the exit status table gives (PROTOCOL.md section 2). */
+/* The ErrorV1 type the exit status table gives (hca-exec(8), RESULT MAPPING). */
 static const char *
 table_type(int code)
 {
@@ -106,7 +106,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (end > HOOK_EXECFAIL)
 		end = HOOK_EXITED;
 	corr = (data[0] & 0x20) ? NULL : CORR;
-	log_init((data[0] & 0x40) ? LL_DEBUG : LL_ERROR, 0, "fuzz_result");
+	log_init((data[0] & 0x40) ? LL_DEBUG : LL_ERROR, 0);
 
 	/* stdout as hook.c hands it over: NUL-terminated. */
 	n = size - 2;

@@ -138,13 +138,6 @@ ev_fd_add(int fd, int events, ev_fd_fn *fn, void *arg)
 }
 
 void
-ev_fd_events(int fd, int events)
-{
-	if (fd >= 0 && fd < ev.nfds)
-		ev.fds[fd].events = events;
-}
-
-void
 ev_fd_del(int fd)
 {
 	if (fd >= 0 && fd < ev.nfds) {

@@ -25,7 +25,6 @@ int	 ev_init(void);
 void	 ev_free(void);
 
 int	 ev_fd_add(int fd, int events, ev_fd_fn *, void *);
-void	 ev_fd_events(int fd, int events);
 void	 ev_fd_del(int fd);
 
 void	 ev_timer_init(struct ev_timer *, ev_timer_fn *, void *);

@@ -1,6 +1,6 @@
 /*
  * kinds.h: the request kinds hca-exec answers and what their replies are,
- * as one table of data (PROTOCOL.md section 1, "Kinds and replies").
+ * as one table of data (hca-exec(8), RESULT MAPPING, has it as a table).
  */
 #ifndef HCA_KINDS_H
 #define HCA_KINDS_H

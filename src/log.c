@@ -49,9 +49,8 @@ log_level_parse(const char *s)
 }
 
 void
-log_init(enum loglevel level, int json, const char *prog)
+log_init(enum loglevel level, int json)
 {
-	(void)prog;
 	lg.level = level;
 	lg.json = json;
 }

@@ -16,7 +16,7 @@ struct logctx {
 };
 
 int	 log_level_parse(const char *);		/* -1 if unknown */
-void	 log_init(enum loglevel, int json, const char *prog);
+void	 log_init(enum loglevel, int json);
 /* NULL path: stderr.  -1 with why filled on error (see log.c). */
 int	 log_open(const char *path, char *why, size_t whylen);
 int	 log_reopen(char *why, size_t whylen);

@@ -374,7 +374,7 @@ main(int argc, char **argv)
 		conf_free(&c);
 		return 0;
 	}
-	log_init(c.log_level, c.log_json, "hca-exec");
+	log_init(c.log_level, c.log_json);
 	/*
 	 * No core dumps of a process that holds the broker's password, and
 	 * no ptrace or /proc/PID/mem for hooks running as our user.

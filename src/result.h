@@ -1,6 +1,6 @@
 /*
  * result.h: turning a hook's exit status and stdout into the reply
- * (PROTOCOL.md section 2, "What the result becomes").
+ * (hca-exec(8), RESULT MAPPING).
  */
 #ifndef HCA_RESULT_H
 #define HCA_RESULT_H

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# How a hook runs (PROTOCOL.md section 2, "How it runs"): its environment,
+# How a hook runs (hca-exec(8), HOOKS, "How it runs" and "Environment"): its environment,
 # variable by variable, HCA_PASS_ENV and what it may never pass, and the
 # process it runs in (session, working directory, argv, descriptors,
 # signals).

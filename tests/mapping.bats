@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# What a hook's result becomes (PROTOCOL.md section 2, "What the result
-# becomes"): every row of the exit-0 rules and of the exit-status table.
+# What a hook's result becomes (hca-exec(8), RESULT MAPPING): every row of
+# the exit-0 rules and of the exit-status table.
 load lib/common
 
 A=ResourceAllocateV1

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Which hook runs (PROTOCOL.md section 2, "Which hook runs"): the candidates
+# Which hook runs (hca-exec(8), HOOKS, "Which hook runs"): the candidates
 # and their order, names that must never become paths, and the ownership and
 # permission checks.
 load lib/common
