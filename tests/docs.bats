@@ -1,0 +1,30 @@
+#!/usr/bin/env bats
+# The documents the tree names: each exists in the repository, so that a
+# clone needs nothing from outside it to follow a reference.
+load lib/common
+
+@test "docs: every .md file named in the tree is in the repository" {
+	cd "$TOP"
+	missing=""
+	named=0
+	while IFS=: read -r file ref; do
+		named=$((named + 1))
+		[ -e "$ref" ] || [ -e "$(dirname "$file")/$ref" ] ||
+		    missing="$missing $file:$ref"
+	done < <(grep -roE --exclude=docs.bats '[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.md\b' \
+	    README.md Dockerfile Makefile mk src tests fuzz man bench examples \
+	    hooks share tools .ci 2>/dev/null)
+	echo "# $named references to .md files" >&3
+	assert_equal "$missing" ""
+}
+
+@test "docs: the README's Layout names every module in src/" {
+	cd "$TOP"
+	layout=$(sed -n '/^## Layout/,/^## /p' README.md)
+	missing=""
+	for f in src/*.c; do
+		m=$(basename "$f" .c)
+		grep -qw "$m" <<<"$layout" || missing="$missing $m"
+	done
+	assert_equal "$missing" ""
+}
