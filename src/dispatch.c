@@ -309,8 +309,13 @@ job_on_hook(const struct hook_result *r, void *arg)
 		log_warn(&j->log, "hook output too large");
 		break;
 	case HOOK_EXECFAIL:
-		log_error(&j->log, "cannot execute hook %s: %s", j->path,
-		    strerror(r->code));
+		if (r->stage == STAGE_EXEC)
+			log_error(&j->log, "cannot execute hook %s: %s",
+			    j->path, strerror(r->code));
+		else
+			log_error(&j->log, "cannot start hook %s: %s failed: "
+			    "%s", j->path, hook_stage_name(r->stage),
+			    strerror(r->code));
 		break;
 	}
 	if (r->end == HOOK_EXITED && r->code == EX_TEMPFAIL_CODE &&

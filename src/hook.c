@@ -63,6 +63,7 @@ struct hook {
 	int		 wstatus;
 	int		 exited;
 	int		 exec_errno;
+	enum hook_stage	 exec_stage;	/* where it failed */
 	int		 timed_out, too_big;
 	enum phase	 phase;
 	int64_t		 started, deadline, grace;
@@ -212,6 +213,7 @@ hook_finish(struct hook *h)
 	if (h->exec_errno) {
 		r.end = HOOK_EXECFAIL;
 		r.code = h->exec_errno;
+		r.stage = h->exec_stage;
 	} else if (h->timed_out) {
 		r.end = HOOK_TIMEOUT;
 	} else if (h->too_big) {
@@ -542,10 +544,29 @@ close_from(int lo, int bound)
 		(void)close(fd);
 }
 
+const char *
+hook_stage_name(enum hook_stage st)
+{
+	switch (st) {
+	case STAGE_FDS:
+		return "setting up its standard input, output and error";
+	case STAGE_LIMITS:
+		return "setting its resource limits";
+	case STAGE_CHDIR:
+		return "changing to its directory";
+	case STAGE_PIPE:
+		return "learning whether it started";
+	case STAGE_EXEC:
+		break;
+	}
+	return "executing it";
+}
+
 /*
  * The child, between fork and exec: only async-signal-safe calls, and
  * nothing allocated.  The notification pipe is close-on-exec: EOF tells the
- * parent that exec worked, an errno that it did not.
+ * parent that exec worked, { stage, errno } which step did not (8 bytes,
+ * one write under PIPE_BUF: never split).
  */
 static void __attribute__((noreturn))
 child(const struct hook_spec *s, int in, int out, int errfd, int note,
@@ -558,10 +579,11 @@ child(const struct hook_spec *s, int in, int out, int errfd, int note,
 	};
 	struct rlimit	 rl;
 	char *const	 argv[] = { (char *)s->path, NULL };
-	int		 e, sig;
+	int		 report[2], sig;
 	size_t		 i;
 
 	setsid();
+	report[0] = STAGE_FDS;
 	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(errfd, 2) == -1)
 		goto fail;
 	if (note != 3) {
@@ -578,6 +600,7 @@ child(const struct hook_spec *s, int in, int out, int errfd, int note,
 			reset_reserved(sig);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	report[0] = STAGE_LIMITS;
 	if (s->nofile && setrlimit(RLIMIT_NOFILE, s->nofile) == -1)
 		goto fail;
 	for (i = 0; s->rlimits && i < sizeof(res) / sizeof(res[0]); i++) {
@@ -588,12 +611,14 @@ child(const struct hook_spec *s, int in, int out, int errfd, int note,
 		if (setrlimit(res[i], &rl) == -1)
 			goto fail;
 	}
+	report[0] = STAGE_CHDIR;
 	if (chdir(s->dir) == -1)
 		goto fail;
+	report[0] = STAGE_EXEC;
 	execve(s->path, argv, s->envp);
 fail:
-	e = errno;
-	(void)!write(note, &e, sizeof(e));
+	report[1] = errno;
+	(void)!write(note, report, sizeof(report));
 	_exit(127);
 }
 
@@ -629,22 +654,28 @@ nonblock(int fd)
 /*
  * Whether exec worked, known as soon as vfork() has returned: the child
  * has either exec'd (the pipe's write end closed on exec: EOF) or written
- * its errno and exited.  The read blocks only where vfork() is a fork (as
- * under valgrind), until the child gets that far.  0: it worked; an errno:
- * it did not; -1 (errno set): the pipe could not be read, so nobody knows.
+ * { stage, errno } and exited.  The read blocks only where vfork() is a
+ * fork (as under valgrind), until the child gets that far.  0: it worked;
+ * an errno: it did not, at *stage; -1 (errno set): the pipe could not be
+ * read, so nobody knows.
  */
 static int
-exec_result(int fd)
+exec_result(int fd, enum hook_stage *stage)
 {
 	ssize_t	 r;
-	int	 e;
+	int	 report[2];
 
-	while ((r = read(fd, &e, sizeof(e))) == -1 && errno == EINTR)
+	while ((r = read(fd, report, sizeof(report))) == -1 && errno == EINTR)
 		;
-	if (r == -1)
+	if (r == -1) {
+		*stage = STAGE_PIPE;
 		return -1;
-	if (r == (ssize_t)sizeof(e))
-		return e ? e : EIO;
+	}
+	if (r == (ssize_t)sizeof(report)) {
+		*stage = report[0] >= STAGE_EXEC && report[0] <= STAGE_CHDIR ?
+		    (enum hook_stage)report[0] : STAGE_EXEC;
+		return report[1] ? report[1] : EIO;
+	}
 	return 0;
 }
 
@@ -687,7 +718,7 @@ hook_start(const struct hook_spec *s, hook_done_fn *done, void *arg)
 	close(p_out[1]);
 	close(p_err[1]);
 	close(p_note[1]);
-	if ((h->exec_errno = exec_result(p_note[0])) == -1) {
+	if ((h->exec_errno = exec_result(p_note[0], &h->exec_stage)) == -1) {
 		/* It may be running: stop it rather than answer for it blind. */
 		h->exec_errno = errno;
 		killpg(h->pid, SIGKILL);

@@ -49,12 +49,24 @@ enum hook_end {
 	HOOK_SIGNALED,		/* code: signal number */
 	HOOK_TIMEOUT,		/* killed after the time limit */
 	HOOK_TOOBIG,		/* stdout over max_output; killed */
-	HOOK_EXECFAIL		/* code: errno of the failed start */
+	HOOK_EXECFAIL		/* code: errno of the failed start, at stage */
 };
+
+/* The step of starting a hook that failed, for HOOK_EXECFAIL. */
+enum hook_stage {
+	STAGE_EXEC = 0,		/* execve() itself */
+	STAGE_FDS,		/* stdin, stdout, stderr, the note pipe */
+	STAGE_LIMITS,		/* setrlimit() */
+	STAGE_CHDIR,		/* into the hook's directory */
+	STAGE_PIPE		/* the parent could not read the outcome */
+};
+/* The step's name for the log: "setting its resource limits" etc. */
+const char	*hook_stage_name(enum hook_stage);
 
 struct hook_result {
 	enum hook_end	 end;
 	int		 code;
+	enum hook_stage	 stage;		/* HOOK_EXECFAIL: which step */
 	const char	*out;		/* stdout, NUL-terminated */
 	size_t		 out_len;
 	int64_t		 elapsed_ms;

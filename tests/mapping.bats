@@ -400,6 +400,18 @@ exits() {
 	refute_output --partial nonexistent
 }
 
+@test "a hook that fails before exec is HookFailed, and the log names the step" {
+	echo '#!/bin/sh
+echo never' | mkhook $A/default
+	# above the kernel's nr_open: setrlimit fails in the child, even as root
+	export HCA_HOOK_RLIMIT_NOFILE=$(($(cat /proc/sys/fs/nr_open) + 1))
+	alloc
+	assert_failure 1
+	assert_reply .payload.type HookFailed
+	assert_log "cannot start hook .*/$A/default: setting its resource limits failed: Operation not permitted"
+	refute_log 'cannot execute hook'
+}
+
 @test "a hook without #! line (ENOEXEC) is HookFailed" {
 	printf 'echo hi\n' | mkhook $A/default
 	alloc
