@@ -450,7 +450,7 @@ check_dir(const char *what, const char *path)
 	struct stat	 st;
 
 	if (stat(path, &st) == -1)
-		fatalx("%s=%s: %s", what, path, strerror(errno));
+		fatal("%s=%s", what, path);
 	if (!S_ISDIR(st.st_mode))
 		fatalx("%s=%s: not a directory", what, path);
 }
@@ -464,7 +464,7 @@ read_url_file(const char *path)
 	size_t	 n;
 
 	if ((f = fopen(path, "re")) == NULL)
-		fatalx("HCA_URL_FILE=%s: %s", path, strerror(errno));
+		fatal("HCA_URL_FILE=%s", path);
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
@@ -498,13 +498,13 @@ read_key(struct conf *c)
 	if ((c->key_pem = malloc(KEY_MAX)) == NULL)
 		fatalx("out of memory");
 	if ((fd = open(c->key, O_RDONLY | O_CLOEXEC)) == -1)
-		fatalx("HCA_KEY=%s: %s", c->key, strerror(errno));
+		fatal("HCA_KEY=%s", c->key);
 	while (n < KEY_MAX &&
 	    (r = read(fd, c->key_pem + n, KEY_MAX - n)) != 0) {
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1)
-			fatalx("HCA_KEY=%s: %s", c->key, strerror(errno));
+			fatal("HCA_KEY=%s", c->key);
 		n += (size_t)r;
 	}
 	close(fd);
@@ -666,7 +666,7 @@ conf_load(struct conf *c, int argc, char **argv)
 	set_user(c);
 	check_dir("HCA_HOOKS_DIR", c->hooks_dir);
 	if ((p = realpath(c->hooks_dir, NULL)) == NULL)
-		fatalx("HCA_HOOKS_DIR=%s: %s", c->hooks_dir, strerror(errno));
+		fatal("HCA_HOOKS_DIR=%s", c->hooks_dir);
 	free(c->hooks_dir);
 	c->hooks_dir = p;
 	check_hooks_parent(c);

@@ -269,7 +269,10 @@ put_field(struct buf *b, const char *key, const char *val, size_t n)
 	put_value(b, val, n);
 }
 
-/* Write one line; the bytes it took in the log. */
+/*
+ * Write one line; the bytes it took in the log.  errno is as it was, so
+ * that a caller can log a failure and then act on its errno.
+ */
 static size_t
 emit(enum loglevel level, const struct logctx *c, const char *msg, size_t n)
 {
@@ -279,6 +282,7 @@ emit(enum loglevel level, const struct logctx *c, const char *msg, size_t n)
 	char		 t[40];
 	size_t		 off;
 	ssize_t		 w;
+	int		 saved = errno;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
@@ -299,6 +303,7 @@ emit(enum loglevel level, const struct logctx *c, const char *msg, size_t n)
 		buf_append(&b, "}", 1);
 	if (buf_append(&b, "\n", 1) == -1) {
 		buf_free(&b);
+		errno = saved;
 		return 0;
 	}
 	/* One write per line, so that concurrent writers do not interleave. */
@@ -309,7 +314,29 @@ emit(enum loglevel level, const struct logctx *c, const char *msg, size_t n)
 		else if (w < 0)
 			w = 0;
 	buf_free(&b);
+	errno = saved;
 	return off;
+}
+
+static void __attribute__((noreturn))
+vfatal(int e, const char *fmt, va_list ap)
+{
+	fputs("hca-exec: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	if (e)
+		fprintf(stderr, ": %s", strerror(e));
+	fputc('\n', stderr);
+	exit(2);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 e = errno;
+
+	va_start(ap, fmt);
+	vfatal(e ? e : EIO, fmt, ap);
 }
 
 void
@@ -317,12 +344,8 @@ fatalx(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	fputs("hca-exec: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
+	vfatal(0, fmt, ap);
 }
 
 void

@@ -50,8 +50,11 @@ void	 log_rated_end(void);
 
 /*
  * Before the agent runs (configuration, start-up checks): say what is wrong
- * on stderr, "hca-exec: ...", and exit 2.
+ * on stderr, "hca-exec: ...", and exit 2; fatal() adds ": " and errno's
+ * text.
  */
+void	 fatal(const char *, ...)
+	    __attribute__((noreturn, format(printf, 1, 2)));
 void	 fatalx(const char *, ...)
 	    __attribute__((noreturn, format(printf, 1, 2)));
 

@@ -199,23 +199,19 @@ offline(const struct conf *c, const char *health)
 	if ((req.kind = strdup(c->offline_kind)) == NULL ||
 	    (req.corr = c->offline_corr ? strdup(c->offline_corr) :
 	    new_uuid()) == NULL) {
-		fprintf(stderr, "hca-exec: out of memory\n");
-		return 2;
+		fatalx("out of memory");
 	}
 	if (c->health)
 		req.body = strdup("");	/* PingV1 takes an empty body */
 	if (c->health ? req.body == NULL :
 	    read_body(&req, c->max_message) == -1) {
-		fprintf(stderr, "hca-exec: reading the request from stdin: "
-		    "%s\n", strerror(errno));
-		return 2;
+		fatal("reading the request from stdin");
 	}
 	ev_signal(SIGINT, offline_signal, &o);
 	ev_signal(SIGTERM, offline_signal, &o);
 	ev_signal(SIGHUP, offline_signal, &o);
 	if (job_start(c, &req, offline_done, &o) == NULL) {
-		fprintf(stderr, "hca-exec: %s\n", strerror(errno));
-		return 2;
+		fatal("starting the request");
 	}
 	while (!o.done)
 		if (ev_run_once(-1) == -1) {
@@ -262,15 +258,14 @@ open_state_dir(const struct conf *c)
 
 	if (path_absolute(c->state_dir, path, sizeof(path)) == -1 ||
 	    path_split(path, parent, sizeof(parent), &base) == -1)
-		fatalx("HCA_STATE_DIR=%s: %s", c->state_dir, strerror(errno));
+		fatal("HCA_STATE_DIR=%s", c->state_dir);
 	if ((pfd = path_open_dir(parent, geteuid(), NULL, why,
 	    sizeof(why))) == -1)
 		fatalx("HCA_STATE_DIR=%s: %s", c->state_dir, why);
 	if (mkdirat(pfd, base, 0700) == 0)
 		log_info(NULL, "HCA_STATE_DIR %s made", path);
 	else if (errno != EEXIST)
-		fatalx("HCA_STATE_DIR=%s: cannot make it: %s", c->state_dir,
-		    strerror(errno));
+		fatal("HCA_STATE_DIR=%s: cannot make it", c->state_dir);
 	fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	close(pfd);
 	if (fd == -1 || fstat(fd, &st) == -1)
@@ -283,8 +278,7 @@ open_state_dir(const struct conf *c)
 		    (unsigned)(st.st_mode & 07777), (unsigned)c->uid);
 	if (geteuid() == 0 && (st.st_uid != c->uid || st.st_gid != c->gid) &&
 	    fchown(fd, c->uid, c->gid) == -1)
-		fatalx("HCA_STATE_DIR=%s: chown: %s", c->state_dir,
-		    strerror(errno));
+		fatal("HCA_STATE_DIR=%s: chown", c->state_dir);
 	return fd;
 }
 
@@ -310,7 +304,7 @@ drop_privileges(const struct conf *c)
 	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
-		fatalx("HCA_USER=%s: %s", c->user, strerror(errno));
+		fatal("HCA_USER=%s", c->user);
 	if (setuid(0) != -1)
 		fatalx("HCA_USER=%s: root could be regained; stopping",
 		    c->user);
@@ -396,11 +390,8 @@ main(int argc, char **argv)
 	}
 	/* Orphaned grandchildren of hooks come to us to be reaped. */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if (ev_init() == -1) {
-		fprintf(stderr, "hca-exec: signals: %s\n", strerror(errno));
-		conf_free(&c);
-		return 2;
-	}
+	if (ev_init() == -1)
+		fatal("the event loop's signals");
 	if (c.health)
 		rc = health(&c);
 	else if (c.offline_kind)
