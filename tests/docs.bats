@@ -28,3 +28,22 @@ load lib/common
 	done
 	assert_equal "$missing" ""
 }
+
+@test "docs: the README's Layout names every test suite, and which need a broker" {
+	cd "$TOP"
+	layout=$(sed -n '/^## Layout/,/^## /p' README.md)
+	missing=""
+	for f in tests/*.bats; do
+		m=$(basename "$f" .bats)
+		grep -qw -- "$m" <<<"$layout" || missing="$missing $m"
+	done
+	assert_equal "$missing" ""
+	# the suites said to run against a broker are those that start one
+	said=$(tr -s ' \n' ' ' <<<"$layout" |
+	    sed 's/.*private broker per file (\([^)]*\)).*/\1/' |
+	    tr -c 'a-z-' '\n' | grep -vx -e '' -e with -e its -e cases -e in -e tests |
+	    sort -u)
+	real=$(grep -l '^	broker_start' tests/*.bats | xargs -n1 basename |
+	    sed 's/\.bats$//' | sort)
+	assert_equal "$said" "$real"
+}

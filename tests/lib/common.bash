@@ -99,7 +99,7 @@ assert_reply() {	# assert_reply FILTER EXPECTED
 }
 
 # ---------------------------------------------------------------------------
-# Helpers of the core suites (resolve, mapping, env, hostile, config, log,
+# Helpers of the core suites (resolve, mapping, env, hostile-hooks, config, log,
 # requests).
 #   fixture NAME PATH             copy tests/fixtures/hooks/NAME to $HOOKS/PATH
 #                                 (mode 755)

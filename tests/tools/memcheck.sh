@@ -98,7 +98,7 @@ say "valgrind: replies so far: $(cut -f2,3 "$W/replies" |
     sed -e 's/"message":"[^"]*"//' -e 's/"id":"[^"]*"/"id":ID/' | sort | uniq -c | sort -rn | tr -s ' \n' ' ')"
 say "valgrind: the hostile corpus"
 "$PUB" cases "$HCA_URL" $q vg.to_portal \
-    "$TOP"/tests/hostile/*.case >"$W/cases" ||
+    "$TOP"/tests/hostile-requests/*.case >"$W/cases" ||
     { cat "$W/cases"; die "hostile cases under valgrind"; }
 say "valgrind: $(grep -c 'ok$' "$W/cases") hostile cases answered; SIGTERM"
 kill -TERM "$agent"

@@ -1,6 +1,6 @@
 /*
  * publish.c (built as build/tools/hca-publish): a small AMQP client for the
- * broker suites (fault.bats, hostile-broker.bats, make memcheck).
+ * broker suites (fault.bats, hostile-requests.bats, make memcheck).
  *
  *   hca-publish publish URL QUEUE PREFIX N [BODY [TYPE]]
  *	Publish N persistent requests, correlation ids PREFIX-1..PREFIX-N,
@@ -14,7 +14,7 @@
  *   hca-publish depth URL QUEUE
  *	Print the number of ready messages in QUEUE (passive declare).
  *   hca-publish cases URL INQ OUTQ FILE...
- *	Send each case file (format: tests/hostile/README) to INQ, one at a
+ *	Send each case file (format: tests/hostile-requests/README) to INQ, one at a
  *	time, and check its outcome: print "NAME TAB OUTCOME TAB ok" or
  *	"... TAB FAIL (expected ...)"; exit 1 if any case failed.  A reply
  *	goes to a private reply queue, unless the case sets reply_to itself

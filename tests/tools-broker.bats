@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# tests/broker.bats: tools/broker runs private, throw-away RabbitMQ nodes.
+# tests/tools-broker.bats: tools/broker runs private, throw-away RabbitMQ nodes.
 # One node (heartbeat 2 s) serves the whole file; a second one comes and goes
 # in the test that needs two.  Needs rabbitmq-server and amqp-tools
 # (tools/deps) and runs as root or as the rabbitmq user.

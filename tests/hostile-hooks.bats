@@ -17,7 +17,7 @@ bigbody() {
 
 # --- stdin ------------------------------------------------------------------
 
-@test "hostile: a hook that never reads a 4 MiB stdin still succeeds, no deadlock" {
+@test "hostile hook: a hook that never reads a 4 MiB stdin still succeeds, no deadlock" {
 	export HCA_MAX_MESSAGE=8M HCA_HOOK_TIMEOUT=20
 	bigbody "$BATS_TEST_TMPDIR/body" 4194304
 	fixture no-read $A/default
@@ -28,7 +28,7 @@ bigbody() {
 	assert [ "$(elapsed_ms)" -lt 8000 ]
 }
 
-@test "hostile: a hook gets all of a 4 MiB stdin byte for byte (SHA-256 as id)" {
+@test "hostile hook: a hook gets all of a 4 MiB stdin byte for byte (SHA-256 as id)" {
 	export HCA_MAX_MESSAGE=8M HCA_HOOK_TIMEOUT=20
 	bigbody "$BATS_TEST_TMPDIR/body" 4194304
 	fixture stdin-sha256 $A/default
@@ -37,7 +37,7 @@ bigbody() {
 	assert_reply .payload.id "$(sha256sum < "$BATS_TEST_TMPDIR/body" | cut -c1-64)"
 }
 
-@test "hostile: the request body reaches the hook unchanged, escapes and all" {
+@test "hostile hook: the request body reaches the hook unchanged, escapes and all" {
 	body='{"type":"X","s":"tab\t nl\n uni\u00e9 ☃ \"q\" \\ /","n":[1,2.50,-0],"o":{}}'
 	printf '%s' "$body" > "$BATS_TEST_TMPDIR/body"
 	fixture stdin-sha256 $A/default
@@ -46,7 +46,7 @@ bigbody() {
 	assert_reply .payload.id "$(sha256sum < "$BATS_TEST_TMPDIR/body" | cut -c1-64)"
 }
 
-@test "hostile: a hook that floods stderr before reading a big stdin does not deadlock" {
+@test "hostile hook: a hook that floods stderr before reading a big stdin does not deadlock" {
 	export HCA_MAX_MESSAGE=8M HCA_HOOK_TIMEOUT=20
 	bigbody "$BATS_TEST_TMPDIR/body" 4194304
 	fixture stderr-then-stdin $A/default
@@ -59,7 +59,7 @@ bigbody() {
 
 # --- stdout and stderr floods -------------------------------------------------
 
-@test "hostile: 8 MiB on stdout is HookProtocolError at the default 1 MiB limit, quickly" {
+@test "hostile hook: 8 MiB on stdout is HookProtocolError at the default 1 MiB limit, quickly" {
 	export HCA_HOOK_TIMEOUT=20
 	fixture flood-stdout $A/default
 	clock_start
@@ -70,7 +70,7 @@ bigbody() {
 	assert [ "$(elapsed_ms)" -lt 8000 ]
 }
 
-@test "hostile: 8 MiB on stderr is drained and the hook still succeeds" {
+@test "hostile hook: 8 MiB on stderr is drained and the hook still succeeds" {
 	export HCA_HOOK_TIMEOUT=20
 	fixture flood-stderr $A/default
 	clock_start
@@ -80,7 +80,7 @@ bigbody() {
 	assert [ "$(elapsed_ms)" -lt 10000 ]
 }
 
-@test "hostile: stderr beyond 1 MiB of log is not logged, and that is said once" {
+@test "hostile hook: stderr beyond 1 MiB of log is not logged, and that is said once" {
 	export HCA_HOOK_TIMEOUT=20
 	fixture flood-stderr $A/default
 	dispatch_body '{}' $A
@@ -111,24 +111,24 @@ flood_timed() {
 	assert [ "$bytes" -lt $((1024 * 1024 + 16384)) ]
 }
 
-@test "hostile: empty lines on stderr as fast as it can: time limit kept, log bounded" {
+@test "hostile hook: empty lines on stderr as fast as it can: time limit kept, log bounded" {
 	flood_timed "exec yes '' >&2"
 }
 
-@test "hostile: two-byte lines on stderr as fast as it can: time limit kept, log bounded" {
+@test "hostile hook: two-byte lines on stderr as fast as it can: time limit kept, log bounded" {
 	flood_timed 'exec yes ab >&2'
 }
 
-@test "hostile: NUL bytes on stderr as fast as it can: time limit kept, log bounded" {
+@test "hostile hook: NUL bytes on stderr as fast as it can: time limit kept, log bounded" {
 	flood_timed 'exec cat /dev/zero >&2'
 }
 
-@test "hostile: floods on both pipes, stdout within its limit: time limit kept" {
+@test "hostile hook: floods on both pipes, stdout within its limit: time limit kept" {
 	export HCA_MAX_OUTPUT=64M
 	flood_timed "yes '' >&2 & while :; do echo x; sleep 0.001; done"
 }
 
-@test "hostile: started with SIGCHLD ignored, the agent still sees the hook end" {
+@test "hostile hook: started with SIGCHLD ignored, the agent still sees the hook end" {
 	# An inherited SIG_IGN makes the kernel reap children by itself.
 	echo '#!/bin/sh
 echo done-1' | mkhook $A/default
@@ -138,7 +138,7 @@ echo done-1' | mkhook $A/default
 	assert_reply .payload.id done-1
 }
 
-@test "hostile: a stderr line without newline longer than 4096 bytes is split" {
+@test "hostile hook: a stderr line without newline longer than 4096 bytes is split" {
 	mkhook $A/default <<'EOF'
 #!/bin/sh
 head -c 10000 /dev/zero | tr '\000' z >&2
@@ -152,7 +152,7 @@ EOF
 
 # --- the time limit -----------------------------------------------------------
 
-@test "hostile: a hook that ignores SIGTERM is Timeout after timeout + grace, not later" {
+@test "hostile hook: a hook that ignores SIGTERM is Timeout after timeout + grace, not later" {
 	export HCA_HOOK_TIMEOUT=0.4 HCA_HOOK_GRACE=0.2
 	fixture ignore-term $A/default
 	clock_start
@@ -165,7 +165,7 @@ EOF
 	assert_log 'still running 200 ms after SIGTERM; sending SIGKILL'
 }
 
-@test "hostile: a hook that honours SIGTERM ends at the time limit, before the grace is up" {
+@test "hostile hook: a hook that honours SIGTERM ends at the time limit, before the grace is up" {
 	export HCA_HOOK_TIMEOUT=0.3 HCA_HOOK_GRACE=3
 	mkhook $A/default <<'EOF'
 #!/bin/sh
@@ -180,7 +180,7 @@ EOF
 	refute_log 'sending SIGKILL'
 }
 
-@test "hostile: SIGTERM at the time limit reaches the hook's children too" {
+@test "hostile hook: SIGTERM at the time limit reaches the hook's children too" {
 	export HCA_HOOK_TIMEOUT=0.3 HCA_HOOK_GRACE=8
 	# The shell survives SIGTERM (a trap; its children get the default
 	# action) and exits only once its child is gone: if SIGTERM reached
@@ -204,7 +204,7 @@ EOF
 	assert [ "$t" -lt 5000 ]
 }
 
-@test "hostile: nothing of a timed-out hook's process group is left running" {
+@test "hostile hook: nothing of a timed-out hook's process group is left running" {
 	export HCA_HOOK_TIMEOUT=0.3 HCA_HOOK_GRACE=0.2
 	mkhook $A/default <<EOF
 #!/bin/sh
@@ -221,7 +221,7 @@ EOF
 	assert_success
 }
 
-@test "hostile: a decimal time limit is honoured (HCA_HOOK_TIMEOUT=0.9)" {
+@test "hostile hook: a decimal time limit is honoured (HCA_HOOK_TIMEOUT=0.9)" {
 	export HCA_HOOK_TIMEOUT=0.9 HCA_HOOK_GRACE=0
 	mkhook $A/default <<'EOF'
 #!/bin/sh
@@ -233,7 +233,7 @@ EOF
 	assert_reply .payload.id quick
 }
 
-@test "hostile: HCA_HOOK_GRACE=0 kills at the time limit at once" {
+@test "hostile hook: HCA_HOOK_GRACE=0 kills at the time limit at once" {
 	export HCA_HOOK_TIMEOUT=0.3 HCA_HOOK_GRACE=0
 	fixture ignore-term $A/default
 	clock_start
@@ -245,7 +245,7 @@ EOF
 
 # --- grandchildren ------------------------------------------------------------
 
-@test "hostile: a grandchild holding stdout open delays the reply by the grace only" {
+@test "hostile hook: a grandchild holding stdout open delays the reply by the grace only" {
 	export HCA_HOOK_TIMEOUT=60 HCA_HOOK_GRACE=0.3
 	fixture grandchild $A/default
 	clock_start
@@ -259,7 +259,7 @@ EOF
 	assert_log 'exited but its process group keeps stdout or stderr open; killing it'
 }
 
-@test "hostile: the grandchild holding stdout open is killed, not left running" {
+@test "hostile hook: the grandchild holding stdout open is killed, not left running" {
 	export HCA_HOOK_TIMEOUT=60 HCA_HOOK_GRACE=0.3
 	fixture grandchild $A/default
 	dispatch_body '{}' $A
@@ -270,7 +270,7 @@ EOF
 	assert_success
 }
 
-@test "hostile: a grandchild that closed the pipes does not delay the reply" {
+@test "hostile hook: a grandchild that closed the pipes does not delay the reply" {
 	export HCA_HOOK_TIMEOUT=60 HCA_HOOK_GRACE=3
 	mkhook $A/default <<EOF
 #!/bin/sh
@@ -287,7 +287,7 @@ EOF
 	assert [ "$t" -lt 2900 ]
 }
 
-@test "hostile: a grandchild that escaped to its own session does not hold up the reply" {
+@test "hostile hook: a grandchild that escaped to its own session does not hold up the reply" {
 	export HCA_HOOK_TIMEOUT=60 HCA_HOOK_GRACE=0.3
 	# setsid takes it out of the hook's process group: the group kill
 	# cannot reach it, and the reply must not wait for it either.
@@ -306,7 +306,7 @@ EOF
 	assert [ "$t" -lt 8000 ]
 }
 
-@test "hostile: the hook's process group number stays its own until the last signal" {
+@test "hostile hook: the hook's process group number stays its own until the last signal" {
 	[ "$(id -u)" -eq 0 ] || fail "this test needs root (CI runs as root)"
 	export HCA_HOOK_TIMEOUT=60 HCA_HOOK_GRACE=3
 	# The hook leaves its group empty when it exits: what keeps stdout open
@@ -358,21 +358,21 @@ EOF
 
 # --- crashes, refusals, garbage -----------------------------------------------
 
-@test "hostile: a hook killed by SIGSEGV is HookCrashed" {
+@test "hostile hook: a hook killed by SIGSEGV is HookCrashed" {
 	fixture crash-segv $A/default
 	dispatch_body '{}' $A
 	assert_failure 1
 	assert_reply .payload.type HookCrashed
 }
 
-@test "hostile: a hook killed by SIGKILL is HookCrashed" {
+@test "hostile hook: a hook killed by SIGKILL is HookCrashed" {
 	fixture crash-kill $A/default
 	dispatch_body '{}' $A
 	assert_failure 1
 	assert_reply .payload.type HookCrashed
 }
 
-@test "hostile: a non-executable hook is not run" {
+@test "hostile hook: a non-executable hook is not run" {
 	markhook "$HOOKS/$A/default"
 	chmod 644 "$HOOKS/$A/default"
 	dispatch_body '{}' $A
@@ -381,7 +381,7 @@ EOF
 	assert [ ! -e "$HOOKS/$A/default.ran" ]
 }
 
-@test "hostile: a world-writable hook is not run" {
+@test "hostile hook: a world-writable hook is not run" {
 	markhook "$HOOKS/$A/default"
 	chmod 777 "$HOOKS/$A/default"
 	dispatch_body '{}' $A
@@ -390,7 +390,7 @@ EOF
 	assert [ ! -e "$HOOKS/$A/default.ran" ]
 }
 
-@test "hostile: a hook printing two JSON values is HookProtocolError" {
+@test "hostile hook: a hook printing two JSON values is HookProtocolError" {
 	mkhook $A/default <<'EOF'
 #!/bin/sh
 echo '{"id":"first"}'
@@ -402,7 +402,7 @@ EOF
 	refute_output --partial first
 }
 
-@test "hostile: a hook that closes stdout early and keeps running is still timed" {
+@test "hostile hook: a hook that closes stdout early and keeps running is still timed" {
 	export HCA_HOOK_TIMEOUT=0.3 HCA_HOOK_GRACE=0.2
 	mkhook $A/default <<'EOF'
 #!/bin/sh
@@ -416,7 +416,7 @@ EOF
 	assert [ "$t" -lt 5000 ]
 }
 
-@test "hostile: a crash dump on stderr never appears in the reply" {
+@test "hostile hook: a crash dump on stderr never appears in the reply" {
 	mkhook $A/default <<'EOF'
 #!/bin/sh
 echo "Traceback: password=hunter2 at /srv/internal/db.py" >&2

@@ -1,13 +1,13 @@
 #!/usr/bin/env bats
-# Hostile requests through a real broker: every case of tests/hostile/
-# (format: tests/hostile/README) goes to one running agent, and each must
+# Hostile requests through a real broker: every case of tests/hostile-requests/
+# (format: tests/hostile-requests/README) goes to one running agent, and each must
 # get its documented answer; the agent stays up, and its resident memory
-# is flat over 10 passes.  (tests/hostile.bats is the offline suite of
+# is flat over 10 passes.  (tests/hostile-hooks.bats is the offline suite of
 # hostile hooks.)
 load lib/common
 load lib/broker
 
-CASES_DIR=$BATS_TEST_DIRNAME/hostile
+CASES_DIR=$BATS_TEST_DIRNAME/hostile-requests
 
 setup_file() {
 	broker_start
@@ -39,13 +39,13 @@ rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
-@test "hostile-broker: the corpus has at least 40 cases" {
+@test "hostile requests: the corpus has at least 40 cases" {
 	n=$(corpus | wc -l)
 	echo "# $n cases" >&3
 	assert [ "$n" -ge 40 ]
 }
 
-@test "hostile-broker: each case gets its answer, 10 passes, the agent stays up, memory flat" {
+@test "hostile requests: each case gets its answer, 10 passes, the agent stays up, memory flat" {
 	agent_start --declare -c 4
 	unroutable=$(grep -l '^expect: unroutable' $(corpus) | wc -l)
 	out=$BATS_TEST_TMPDIR/pass
