@@ -1,6 +1,6 @@
 /*
  * fuzz_request.c: libFuzzer target for request_parse(), the check of a
- * request body (dispatch.c).
+ * request body (request.c, linked alone with util.c).
  *
  * Input: one control byte, then the body.  Control byte: bit 0 is empty_ok;
  * with bit 7 set, max is (byte >> 1) & 0x3f (small limits, to reach the
@@ -16,12 +16,11 @@
 
 #include <jv.h>
 
-#include "dispatch.h"
-#include "log.h"
+#include "request.h"
 #include "ref_utf8.h"
 #include "util.h"
 
-#define TARGET_MAX	4096		/* as in dispatch.c */
+#define TARGET_MAX	4096		/* as in request.c */
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -31,7 +30,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	log_init(LL_ERROR, 0);
 	return 0;
 }
 

@@ -32,9 +32,7 @@ FUZZ_OPTS_request = -max_len=8192 -dict=fuzz/json.dict
 FUZZ_OPTS_result  = -max_len=8192 -dict=fuzz/json.dict
 FUZZ_OPTS_util	  = -max_len=512 -dict=fuzz/json.dict
 
-# dispatch.c refers to the hook, loop and metrics code; it is linked, not
-# run.
-FUZZ_OBJS_request = util log path kinds result hook ev metrics dispatch
+FUZZ_OBJS_request = util request
 FUZZ_OBJS_result  = util log path kinds result
 FUZZ_OBJS_util	  = util
 

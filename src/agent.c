@@ -34,7 +34,7 @@
 
 #include "agent.h"
 #include "broker.h"
-#include "dispatch.h"
+#include "job.h"
 #include "ev.h"
 #include "journal.h"
 #include "kinds.h"

@@ -23,7 +23,7 @@
 
 #include "agent.h"
 #include "conf.h"
-#include "dispatch.h"
+#include "job.h"
 #include "ev.h"
 #include "log.h"
 #include "path.h"
