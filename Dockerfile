@@ -1,7 +1,14 @@
 # hca-exec in a container: the agent is PID 1 and runs the hooks in
-# /opt/hca/hooks.  A provider builds FROM this image, replaces the sample
-# hooks with theirs (owned by root, not writable by hca) and adds what the
-# hooks need:
+# /opt/hca/hooks.  Build it, and every image built on it, in the Docker
+# image format: the OCI format has no HEALTHCHECK, and podman, which builds
+# OCI images by default, drops the health check below without a word (so
+# does `buildah bud`).  `make image` does this with podman or docker:
+#
+#   docker build -t hca-exec .
+#   podman build --format docker -t hca-exec .
+#
+# A provider builds FROM this image, replaces the sample hooks with theirs
+# (owned by root, not writable by hca) and adds what the hooks need:
 #
 #   FROM hca-exec
 #   USER root
@@ -11,30 +18,34 @@
 #   COPY --chmod=755 hooks/ /opt/hca/hooks/
 #   USER 10001:10001
 #
-# Configuration is HCA_* variables only (hca-exec(8)); the broker URL, a
-# secret, goes in a file rather than the environment, which docker inspect
-# shows:
+# (`make image-check` builds exactly these lines, with podman --format
+# docker, and checks the health check survives.)  Configuration is HCA_*
+# variables only (hca-exec(8)); the broker URL, a secret, goes in a file
+# rather than the environment, which docker inspect shows:
 #
 #   docker run -d --name hca --stop-timeout 330 \
 #       -e HCA_SERVICE=my-service -e HCA_URL_FILE=/run/secrets/hca_url \
 #       -v /etc/hca/hca_url:/run/secrets/hca_url:ro \
 #       -v hca-state:/var/lib/hca-exec hca-exec
 #
-# The file must be readable by uid 10001 (chown 10001, mode 400).  In
-# compose: `secrets: [hca_url]`, `HCA_URL_FILE: /run/secrets/hca_url`,
+# (podman run takes the same options, --stop-timeout included.)  The file
+# must be readable by uid 10001 (chown 10001, mode 400).  In compose:
+# `secrets: [hca_url]`, `HCA_URL_FILE: /run/secrets/hca_url`,
 # `stop_grace_period: 330s`.
 #
 # What hooks can read: they run as uid 10001 too, so they can read that
 # file.  To keep the secret from them, start the container as root and let
 # hca-exec become hca after it has read the URL, with the file root's:
 #
-#   docker run ... --user 0 -e HCA_USER=hca #       -v /etc/hca/hca_url:/run/secrets/hca_url:ro ...  # mode 400, root
+#   docker run ... --user 0 -e HCA_USER=hca \
+#       -v /etc/hca/hca_url:/run/secrets/hca_url:ro ...   # mode 400, root's
 #
 # (HCA_URL in the environment never reaches a hook either, but docker
-# inspect shows it.)  hca-exec warns at start when hooks can read the file.  On SIGTERM hca-exec lets running hooks finish
-# for up to HCA_STOP_TIMEOUT (default 315 s): give `docker stop` at least that
-# long, or lower HCA_HOOK_TIMEOUT.  No init process is needed: hca-exec is a
-# child subreaper and reaps whatever its hooks leave behind.
+# inspect shows it.)  hca-exec warns at start when hooks can read the file.
+# On SIGTERM hca-exec lets running hooks finish for up to HCA_STOP_TIMEOUT
+# (default 315 s): give `docker stop` at least that long, or lower
+# HCA_HOOK_TIMEOUT.  No init process is needed: hca-exec is a child
+# subreaper and reaps whatever its hooks leave behind.
 
 FROM debian:bookworm-slim AS build
 RUN apt-get update \
@@ -64,33 +75,41 @@ RUN apt-get update \
        jq ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 # A user of its own (numeric, so that Kubernetes' runAsNonRoot can check it);
-# its home is the state directory.  The hooks stay root's: hca-exec runs
-# hooks owned by root or by itself, and hca cannot change them.
-RUN groupadd --system --gid 10001 hca \
-    && useradd --system --uid 10001 --gid hca --home-dir /var/lib/hca-exec \
-       --no-create-home --shell /usr/sbin/nologin hca \
+# its home is the state directory.  Not a --system user: useradd warns about
+# a system uid above SYS_UID_MAX (999), and 10001 is the usual container
+# uid, above the host's users.  The hooks stay root's: hca-exec runs hooks
+# owned by root or by itself, and hca cannot change them.
+RUN groupadd --gid 10001 hca \
+    && useradd --uid 10001 --gid hca --no-log-init \
+       --home-dir /var/lib/hca-exec --no-create-home \
+       --shell /usr/sbin/nologin hca \
     && install -d -o hca -g hca -m 750 /var/lib/hca-exec
 COPY --from=build /out/usr/local/bin/ /usr/local/bin/
 COPY --from=build /out/usr/local/share/hca-exec/hooks/ /opt/hca/hooks/
 WORKDIR /opt/hca
+# The daemon's state for the health check goes in the state directory
+# (the journal leaves it alone): that directory is writable wherever the
+# container runs, where /run may not be (podman --read-only mounts an empty
+# tmpfs of root's over /run; docker --read-only leaves it read-only).  Agents
+# that share one state volume each need a file of their own: give each its
+# own HCA_STATUS_FILE (-e HCA_STATUS_FILE=/var/lib/hca-exec/status-NAME).
 ENV HCA_HOOKS_DIR=/opt/hca/hooks \
     HCA_STATE_DIR=/var/lib/hca-exec \
+    HCA_STATUS_FILE=/var/lib/hca-exec/status \
     HCA_LOG_FORMAT=json \
     LANG=C.UTF-8
 USER 10001:10001
 STOPSIGNAL SIGTERM
-# Healthy when the PingV1 hook says the service is: the offline mode runs it
-# exactly as the daemon would for the broker's PingV1, with the same hooks
-# and settings, and needs no broker (a round trip through the broker could be
-# answered by another agent on the same queue).  The check stays away from
-# the daemon's broker URL, journal, log file and metrics file.  Without a
-# PingV1 hook it reports healthy, as hca-exec would.  The broker connection
-# is hca-exec's own business: it reconnects, and exits (ending the container)
-# on errors that need a change of configuration.  Exit 2 means something else
-# to Docker, hence `|| exit 1`.
-HEALTHCHECK --interval=30s --timeout=15s --start-period=5s --retries=3 \
-    CMD env -u HCA_URL -u HCA_URL_FILE -u HCA_STATE_DIR -u HCA_LOG_FILE \
-        -u HCA_METRICS_FILE \
-        hca-exec -n PingV1 -i healthcheck -l warn -t 10 --hook-grace 2 \
-        < /dev/null || exit 1
+# Healthy when the daemon is: hca-exec --health reads the status file the
+# daemon keeps (HCA_STATUS_FILE) and says healthy when the daemon, alive,
+# consumes its queue (or has been reconnecting for less than
+# HCA_HEALTH_GRACE, 300 s) and the PingV1 hook, run as the daemon would run
+# it for the broker's PingV1, succeeds (hca-exec(8), HEALTH).  It talks to
+# no broker (a round trip through the broker could be answered by another
+# agent on the same queue) and stays away from the daemon's URL, journal,
+# log file and metrics file.  It exits 1 when unhealthy, and 2 on a usage
+# error, which means something else to Docker, hence `|| exit 1`.  The
+# format matters: an OCI image (podman's default) has no HEALTHCHECK.
+HEALTHCHECK --interval=30s --timeout=15s --start-period=10s --retries=3 \
+    CMD hca-exec --health || exit 1
 ENTRYPOINT ["hca-exec"]

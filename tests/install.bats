@@ -1,20 +1,34 @@
 #!/usr/bin/env bats
 # make install and make uninstall (mk/install.mk), the bats kit where it is
 # installed, and the container recipe (Dockerfile, .dockerignore), checked
-# without a Docker engine: what it copies exists, what it installs covers
-# what the binaries link, its health check works.
+# without a container engine: what it copies exists, what it installs covers
+# what the binaries link, its health check works against a daemon of the
+# staged install (on a private broker).  `make image-check` (image-check/)
+# builds and runs the image itself.
 load lib/common
+load lib/broker
 
 setup_file() {
 	# One staged install for the tests that only look at it.
 	make -s -C "$BATS_TEST_DIRNAME/.." install \
 	    DESTDIR="$BATS_FILE_TMPDIR/stage" PREFIX=/usr/local >&2
+	# A broker for the daemons of the health check's tests.
+	broker_start
+}
+
+teardown_file() {
+	broker_stop
+}
+
+teardown() {
+	agent_stop
 }
 
 setup() {
 	common_setup
 	STAGE=$BATS_FILE_TMPDIR/stage
 	SHARE=$STAGE/usr/local/share/hca-exec
+	STATUS=$BATS_TEST_TMPDIR/status
 }
 
 # mode FILE: its permission bits in octal
@@ -335,22 +349,83 @@ EOF
 	assert_line --regexp '^COPY --from=build [^ ]*/hooks/ /opt/hca/hooks/$'
 }
 
+# The health check: the HEALTHCHECK's command, `hca-exec --health`, reads
+# the status file of the daemon (HCA_STATUS_FILE, which the image sets) and
+# runs the PingV1 hook.  Checked here on the host, against the staged
+# install and a daemon of the staged install that consumes from a private
+# broker.
+
+# image_env NAME: the value the Dockerfile's runtime stage gives ENV NAME.
+image_env() {
+	dockerfile_stage 2 | awk -v n="$1" 'toupper($1) == "ENV" {
+		for (i = 2; i <= NF; i++)
+			if (index($i, n "=") == 1) print substr($i, length(n) + 2) }'
+}
+
+# daemon HOOKS: the staged hca-exec as a daemon with HOOKS and the status
+# file $STATUS, until the file says it consumes.
+daemon() {
+	HCA_URL=$("$TOP/tools/broker" url "$BROKER_DIR") \
+	    HCA_SERVICE=install-t$BATS_TEST_NUMBER-$RANDOM HCA_STATUS_FILE=$STATUS \
+	    "$STAGE/usr/local/bin/hca-exec" --declare -H "$1" \
+	    >>"$BATS_TEST_TMPDIR/agent.log" 2>&1 3>&- &
+	AGENT_PID=$!
+	wait_log "$BATS_TEST_TMPDIR/agent.log" 'msg"?[=:]"consuming' 15
+	for _ in $(seq 50); do
+		[ "$(jq -r .state "$STATUS" 2>/dev/null)" = consuming ] && return 0
+		sleep 0.1
+	done
+	cat "$STATUS" >&2
+	return 1
+}
+
 # healthcheck HOOKS: run the HEALTHCHECK command as Docker would (sh -c),
-# against the staged install, with the image's settings and the daemon's
-# files (secret, journal, log, metrics) all out of reach: the check must not
-# touch them.
+# against the staged install, with the image's settings but the status file
+# $STATUS, and the daemon's other files (secret, journal, log, metrics) all
+# out of reach: the check must not touch them.
 healthcheck() {
 	local cmd
 	cmd=$(dockerfile_stage 2 | sed -n 's/^HEALTHCHECK .* CMD //p')
 	run env PATH="$STAGE/usr/local/bin:$PATH" HCA_HOOKS_DIR="$1" \
 	    HCA_LOG_FORMAT=json HCA_URL_FILE=/run/secrets/not-there \
+	    HCA_STATUS_FILE="$STATUS" \
 	    HCA_STATE_DIR=/nonexistent/state HCA_LOG_FILE=/nonexistent/log \
 	    HCA_METRICS_FILE=/nonexistent/metrics sh -c "$cmd"
 }
 
-@test "Dockerfile: the health check is healthy (0) when the PingV1 hook is, without the daemon's files" {
+@test "Dockerfile: the health check is the daemon's own, hca-exec --health" {
+	run dockerfile_stage 2
+	assert_line --regexp '^HEALTHCHECK .* CMD +hca-exec --health( |$)'
+}
+
+@test "Dockerfile: the status file is in the state directory, which hca owns" {
+	local state
+	state=$(image_env HCA_STATE_DIR)
+	[ -n "$state" ]
+	assert_equal "$(dirname "$(image_env HCA_STATUS_FILE)")" "$state"
+	run dockerfile_stage 2
+	assert_line --regexp "^RUN .*install -d -o hca -g hca -m 7[0-5]0 $state\$"
+}
+
+@test "Dockerfile: the health check is healthy (0) with a consuming daemon and a healthy PingV1 hook" {
+	daemon "$SHARE/hooks"
 	healthcheck "$SHARE/hooks"
 	assert_success
+	assert_output --regexp '^healthy: consuming from install-t[0-9]+-[0-9]+\.to_hca for [0-9]+ s; the PingV1 hook answered: '
+}
+
+@test "Dockerfile: the health check is unhealthy (1) without the daemon's status file" {
+	healthcheck "$SHARE/hooks"
+	assert_failure 1
+	assert_output --partial unhealthy
+}
+
+@test "Dockerfile: the health check is unhealthy (1) once the daemon has stopped" {
+	daemon "$SHARE/hooks"
+	agent_stop
+	healthcheck "$SHARE/hooks"
+	assert_failure 1
+	assert_output --regexp '^unhealthy: .*stopped'
 }
 
 @test "Dockerfile: the health check is unhealthy (1) when the PingV1 hook fails" {
@@ -359,12 +434,14 @@ healthcheck() {
 echo "the database is down"
 exit 69
 EOF
+	daemon "$HOOKS"
 	healthcheck "$HOOKS"
 	assert_failure 1
 	assert_output --partial "the database is down"
 }
 
 @test "Dockerfile: the health check is unhealthy (1), not 2, on a bad setting" {
+	daemon "$SHARE/hooks"
 	export HCA_MAX_OUTPUT=lots
 	healthcheck "$SHARE/hooks"
 	assert_failure 1
