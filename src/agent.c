@@ -413,6 +413,20 @@ publish_one(struct delivery *d)
 	    (int)rk.len, (char *)rk.bytes, (unsigned long long)d->ptag);
 }
 
+/*
+ * Its reply is ready: its claim goes (an agent holding a redelivery may go
+ * on), and it joins the line to be published.
+ */
+static void
+to_publish(struct delivery *d)
+{
+	unclaim(d);
+	d->state = D_PUBLISHING;
+	TAILQ_INSERT_TAIL(&A.publishing, d, entry);
+	if (can_publish())
+		publish_one(d);
+}
+
 static void
 publish_pending(void)
 {
@@ -597,12 +611,7 @@ on_job_done(struct request *req, const struct reply *r, void *arg)
 		else
 			d->journaled = 1;
 	}
-	/* Kept (or not): an agent holding a redelivery may go on. */
-	unclaim(d);
-	d->state = D_PUBLISHING;
-	TAILQ_INSERT_TAIL(&A.publishing, d, entry);
-	if (can_publish())
-		publish_one(d);
+	to_publish(d);
 	schedule();
 }
 
@@ -793,11 +802,7 @@ journal_answer(struct delivery *d)
 	d->out = body;
 	d->outlen = len;
 	d->journaled = 1;
-	unclaim(d);
-	d->state = D_PUBLISHING;
-	TAILQ_INSERT_TAIL(&A.publishing, d, entry);
-	if (can_publish())
-		publish_one(d);
+	to_publish(d);
 	return 1;
 }
 

@@ -348,6 +348,17 @@ fatalx(const char *fmt, ...)
 	vfatal(0, fmt, ap);
 }
 
+/* fmt into msg: its length, cut (not lost) when long, or -1. */
+static int
+format(char *msg, size_t size, const char *fmt, va_list ap)
+{
+	int	 n = vsnprintf(msg, size, fmt, ap);
+
+	if (n >= 0 && (size_t)n >= size)
+		n = (int)size - 1;
+	return n;
+}
+
 void
 logmsg(enum loglevel level, const struct logctx *c, const char *fmt, ...)
 {
@@ -358,13 +369,10 @@ logmsg(enum loglevel level, const struct logctx *c, const char *fmt, ...)
 	if (!log_enabled(level))
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = format(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(msg))
-		n = sizeof(msg) - 1;	/* a long message is cut, not lost */
-	emit(level, c, msg, (size_t)n);
+	if (n >= 0)
+		emit(level, c, msg, (size_t)n);
 }
 
 /* ---- repeated lines ------------------------------------------------ */
@@ -426,12 +434,10 @@ log_rated(enum loglevel level, const struct logctx *c, const char *cause,
 	if (!log_enabled(level))
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = format(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof(msg))
-		n = sizeof(msg) - 1;
 	if (cause == NULL)
 		cause = "";
 	for (i = 0; i < RATED_SLOTS && r == NULL; i++) {

@@ -193,6 +193,18 @@ metrics_journal_failing(int on)
 	m.jfailing = on;
 }
 
+/* A counter with one row per kind. */
+static void
+per_kind(FILE *f, const char *name, const char *help, const uint64_t *v)
+{
+	size_t	 k;
+
+	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (k = 0; k < NKINDS; k++)
+		fprintf(f, "%s{kind=\"%s\"} %llu\n", name, kinds[k],
+		    (unsigned long long)v[k]);
+}
+
 static void
 emit(FILE *f, void *arg)
 {
@@ -201,11 +213,7 @@ emit(FILE *f, void *arg)
 
 	(void)arg;
 
-	fprintf(f, "# HELP hca_requests_total Requests received.\n"
-	    "# TYPE hca_requests_total counter\n");
-	for (k = 0; k < NKINDS; k++)
-		fprintf(f, "hca_requests_total{kind=\"%s\"} %llu\n", kinds[k],
-		    (unsigned long long)m.requests[k]);
+	per_kind(f, "hca_requests_total", "Requests received.", m.requests);
 	fprintf(f, "# HELP hca_replies_total Replies sent, by reply type "
 	    "(error type for ErrorV1).\n# TYPE hca_replies_total counter\n");
 	for (k = 0; k < NKINDS; k++)
@@ -217,12 +225,8 @@ emit(FILE *f, void *arg)
 				    "ErrorV1", i < FIRST_ERROR ? "" :
 				    replies[i], (unsigned long long)
 				    m.replies[k][i]);
-	fprintf(f, "# HELP hca_replies_unroutable_total Replies the broker "
-	    "could not route (basic.return: no such reply_to queue).\n"
-	    "# TYPE hca_replies_unroutable_total counter\n");
-	for (k = 0; k < NKINDS; k++)
-		fprintf(f, "hca_replies_unroutable_total{kind=\"%s\"} %llu\n",
-		    kinds[k], (unsigned long long)m.unroutable[k]);
+	per_kind(f, "hca_replies_unroutable_total", "Replies the broker could "
+	    "not route (basic.return: no such reply_to queue).", m.unroutable);
 	fprintf(f, "# HELP hca_hook_exits_total Hook runs by how they ended."
 	    "\n# TYPE hca_hook_exits_total counter\n");
 	for (k = 0; k < NKINDS; k++)
@@ -230,11 +234,8 @@ emit(FILE *f, void *arg)
 			fprintf(f, "hca_hook_exits_total{kind=\"%s\",class="
 			    "\"%s\"} %llu\n", kinds[k], classes[i],
 			    (unsigned long long)m.hooks[k][i]);
-	fprintf(f, "# HELP hca_retries_total Hook runs repeated after exit "
-	    "75.\n# TYPE hca_retries_total counter\n");
-	for (k = 0; k < NKINDS; k++)
-		fprintf(f, "hca_retries_total{kind=\"%s\"} %llu\n", kinds[k],
-		    (unsigned long long)m.retries[k]);
+	per_kind(f, "hca_retries_total", "Hook runs repeated after exit 75.",
+	    m.retries);
 	fprintf(f, "# HELP hca_reconnects_total Connections to the broker "
 	    "after the first.\n# TYPE hca_reconnects_total counter\n"
 	    "hca_reconnects_total %llu\n", (unsigned long long)m.reconnects);
