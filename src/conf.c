@@ -25,6 +25,7 @@
 #include <jv.h>
 
 #include "conf.h"
+#include "kinds.h"
 #include "log.h"
 #include "path.h"
 #include "util.h"
@@ -573,7 +574,7 @@ health_mode(struct conf *c)
 	if (c->status_file == NULL)
 		fatalx("--health needs HCA_STATUS_FILE, the file the daemon "
 		    "writes its state to");
-	if ((c->offline_kind = strdup("PingV1")) == NULL ||
+	if ((c->offline_kind = strdup(KIND_PING->request)) == NULL ||
 	    (c->offline_corr == NULL &&
 	    (c->offline_corr = strdup("healthcheck")) == NULL))
 		fatalx("out of memory");

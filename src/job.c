@@ -79,22 +79,15 @@ job_free(struct job *j)
 static void
 job_finish(struct job *j)
 {
-	jv	 t = jv_invalid();
-
 	if (j->reply.deferred) {
 		j->done(&j->req, &j->reply, j->arg);
 		job_free(j);
 		return;
 	}
-	if (strcmp(j->reply.type, ERROR_REPLY) == 0)
-		t = jv_object_get(jv_copy(j->reply.body), jv_string("type"));
 	log_info(&j->log, "reply %s%s%s after %lld ms", j->reply.type,
-	    jv_get_kind(t) == JV_KIND_STRING ? " " : "",
-	    jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : "",
+	    j->reply.error ? " " : "", j->reply.error ? j->reply.etype : "",
 	    (long long)(now_ms() - j->started));
-	j->reply.counted = metrics_reply(j->req.kind, j->reply.type,
-	    jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : NULL);
-	jv_free(t);
+	j->reply.counted = metrics_reply(j->req.kind, &j->reply);
 	j->done(&j->req, &j->reply, j->arg);
 	job_free(j);
 }
@@ -119,7 +112,7 @@ job_reply(struct job *j)
 }
 
 static void
-job_error(struct job *j, const char *type, const char *message)
+job_error(struct job *j, enum err type, const char *message)
 {
 	reply_error(&j->reply, type, message, j->req.corr);
 	job_reply(j);
@@ -130,7 +123,7 @@ static void
 job_invalid(struct job *j, const char *message)
 {
 	log_warn(&j->log, "invalid request: %s", message);
-	job_error(j, "InvalidRequest", message);
+	job_error(j, ERR_INVALID_REQUEST, message);
 }
 
 /* The hook's environment: the fixed part plus this request's values. */
@@ -197,6 +190,8 @@ job_on_hook(const struct hook_result *r, void *arg)
 {
 	struct job	*j = arg;
 	int64_t		 delay;
+	enum outcome	 o;
+	enum loglevel	 lv;
 
 	j->hook = NULL;
 	if (r->end == HOOK_EXECFAIL && shortage(j, r->code)) {
@@ -204,28 +199,33 @@ job_on_hook(const struct hook_result *r, void *arg)
 		return;
 	}
 	metrics_hook(j->req.kind, r);
-	switch (r->end) {
-	case HOOK_EXITED:
-		log_info(&j->log, "hook exited %d after %lld ms, %zu bytes of "
+	o = hook_outcome(r);
+	lv = outcome_table[o].level;
+	switch (o) {
+	case OUT_SUCCESS:
+	case OUT_FAILURE:
+	case OUT_TEMPFAIL:
+		logmsg(lv, &j->log, "hook exited %d after %lld ms, %zu bytes of "
 		    "output", r->code, (long long)r->elapsed_ms, r->out_len);
 		break;
-	case HOOK_SIGNALED:
-		log_warn(&j->log, "hook killed by signal %d after %lld ms",
+	case OUT_CRASHED:
+		logmsg(lv, &j->log, "hook killed by signal %d after %lld ms",
 		    r->code, (long long)r->elapsed_ms);
 		break;
-	case HOOK_TIMEOUT:
-		log_warn(&j->log, "hook timed out after %lld ms",
+	case OUT_TIMEOUT:
+		logmsg(lv, &j->log, "hook timed out after %lld ms",
 		    (long long)r->elapsed_ms);
 		break;
-	case HOOK_TOOBIG:
-		log_warn(&j->log, "hook output too large");
+	case OUT_TOOBIG:
+		logmsg(lv, &j->log, "hook output too large");
 		break;
-	case HOOK_EXECFAIL:
+	case OUT_EXECFAIL:
+	case NOUTCOMES:
 		if (r->stage == STAGE_EXEC)
-			log_error(&j->log, "cannot execute hook %s: %s",
+			logmsg(lv, &j->log, "cannot execute hook %s: %s",
 			    j->path, strerror(r->code));
 		else
-			log_error(&j->log, "cannot start hook %s: %s failed: "
+			logmsg(lv, &j->log, "cannot start hook %s: %s failed: "
 			    "%s", j->path, hook_stage_name(r->stage),
 			    strerror(r->code));
 		break;
@@ -262,7 +262,7 @@ job_run(struct job *j)
 	if (job_env(j, time(NULL) + (time_t)((timeout + 999) / 1000)) == -1) {
 		log_error(&j->log, "cannot build the hook environment: %s",
 		    strerror(errno));
-		job_error(j, "HookFailed", NULL);
+		job_error(j, ERR_HOOK_FAILED, NULL);
 		return;
 	}
 	memset(&s, 0, sizeof(s));
@@ -285,7 +285,7 @@ job_run(struct job *j)
 		}
 		log_error(&j->log, "cannot start hook %s: %s", j->path,
 		    strerror(errno));
-		job_error(j, "HookFailed", NULL);
+		job_error(j, ERR_HOOK_FAILED, NULL);
 	}
 }
 
@@ -314,7 +314,7 @@ job_begin(struct job *j)
 		log_warn(&j->log, "unsupported message type");
 		snprintf(msg, sizeof(msg), "This service does not handle %s "
 		    "requests.", j->req.kind);
-		job_error(j, "UnsupportedMessage", msg);
+		job_error(j, ERR_UNSUPPORTED_MESSAGE, msg);
 		return;
 	}
 	if (j->req.oversize) {
@@ -322,7 +322,7 @@ job_begin(struct job *j)
 		return;
 	}
 	if ((why = request_parse(j->req.body, j->req.body_len,
-	    j->conf->max_message, strcmp(j->kind->request, "PingV1") == 0,
+	    j->conf->max_message, j->kind->empty_ok,
 	    &j->info)) != NULL) {
 		job_invalid(j, why);
 		return;
@@ -333,26 +333,25 @@ job_begin(struct job *j)
 		job_run(j);
 		return;
 	case HOOK_REFUSED:
-		job_error(j, "ConfigurationError", NULL);
+		job_error(j, ERR_CONFIGURATION_ERROR, NULL);
 		return;
 	case HOOK_NONE:
 		break;
 	}
 	if (!j->kind->needs_hook) {
-		j->reply.type = j->kind->reply;
-		j->reply.body = jv_object_set(jv_object(),
-		    jv_string(j->kind->field), jv_string(j->kind->fallback));
+		reply_success(&j->reply, j->kind,
+		    jv_string(j->kind->fallback));
 		job_reply(j);
 	} else if (j->info.rtype) {
 		log_warn(&j->log, "no hook for resource type %s", j->info.rtype);
 		snprintf(msg, sizeof(msg), "This service does not offer "
 		    "resource type %s.", j->info.rtype);
-		job_error(j, "UnsupportedResourceType", msg);
+		job_error(j, ERR_UNSUPPORTED_RESOURCE_TYPE, msg);
 	} else {
 		log_warn(&j->log, "no hook for %s", j->req.kind);
 		snprintf(msg, sizeof(msg), "This service does not handle %s "
 		    "requests.", j->req.kind);
-		job_error(j, "UnsupportedMessage", msg);
+		job_error(j, ERR_UNSUPPORTED_MESSAGE, msg);
 	}
 }
 
@@ -400,7 +399,7 @@ jobs_terminate(void)
 		else if (!j->replied) {
 			/* Waiting to retry after exit 75: no more runs. */
 			log_warn(&j->log, "stopping: no more retries");
-			job_error(j, "TemporaryFailure", NULL);
+			job_error(j, ERR_TEMPORARY_FAILURE, NULL);
 		}
 	}
 }

@@ -1,9 +1,16 @@
 /*
- * kinds.h: the request kinds hca-exec answers and what their replies are,
- * as one table of data (hca-exec(8), RESULT MAPPING, has it as a table).
+ * kinds.h: the protocol as tables of data (hca-exec(8), RESULT MAPPING, has
+ * them as tables): the request kinds and their replies, the error types of
+ * ErrorV1 with the exit statuses that give them and their generic wording,
+ * and the ways a hook run ends.  No other file spells a kind's or an error
+ * type's name (tests/docs.bats checks); they index these tables.
  */
 #ifndef HCA_KINDS_H
 #define HCA_KINDS_H
+
+#include <stddef.h>
+
+#include "log.h"
 
 struct kind {
 	const char	*request;	/* AMQP type of the request */
@@ -11,12 +18,82 @@ struct kind {
 	const char	*field;		/* the one field the reply defines */
 	const char	*fallback;	/* its value when the hook is silent,
 					   or NULL if the hook must give it */
+	int		 empty_ok;	/* an empty body is a request */
+	size_t		 field_max;	/* bytes of the field; 0: no limit
+					   but the message's */
 	int		 needs_hook;	/* no hook: UnsupportedMessage */
 };
 
+/*
+ * The rows, in order: PingV1 first (the health check sends it), then
+ * ResourceAllocateV1 (what hca-portal sends unless told).
+ */
+#define NKINDS		4
+extern const struct kind	 kind_table[NKINDS];
+#define kind_count	((size_t)NKINDS)
+#define KIND_PING	(&kind_table[0])
+#define KIND_ALLOCATE	(&kind_table[1])
+
 const struct kind	*kind_lookup(const char *);
+/* The row of a kind, or kind_count (counted as "other"). */
+size_t			 kind_index(const char *);
 
 #define ERROR_REPLY	"ErrorV1"
+
+/* The error types hca-exec gives itself, the rows of err_table. */
+enum err {
+	ERR_INVALID_REQUEST,
+	ERR_UNSUPPORTED_MESSAGE,
+	ERR_UNSUPPORTED_RESOURCE_TYPE,
+	ERR_INVALID_SPECIFICATION,
+	ERR_UNKNOWN_TARGET,
+	ERR_SERVICE_UNAVAILABLE,
+	ERR_RESOURCE_EXISTS,
+	ERR_TEMPORARY_FAILURE,
+	ERR_PERMISSION_DENIED,
+	ERR_CONFIGURATION_ERROR,
+	ERR_HOOK_FAILED,
+	ERR_TIMEOUT,
+	ERR_HOOK_CRASHED,
+	ERR_HOOK_PROTOCOL_ERROR,
+	NERRS,
+	ERR_OTHER = NERRS	/* a type a hook named that is not listed */
+};
+
+struct errtype {
+	const char	*name;
+	int		 exits[2];	/* exit statuses that give it; 0: none */
+	const char	*generic;	/* the message when there is no other,
+					   before "Please contact ..." */
+};
+
+extern const struct errtype	 err_table[NERRS];
+
+/* The error type of a non-zero exit status: HookFailed if none is listed. */
+enum err	 err_for_exit(int);
+/* The row of an error type's name, or ERR_OTHER. */
+enum err	 err_lookup(const char *);
+
+/* The ways a hook run ends, as the reply, the log and the metrics see them. */
+enum outcome {
+	OUT_SUCCESS,		/* exit 0 */
+	OUT_FAILURE,		/* another exit status */
+	OUT_TEMPFAIL,		/* exit 75 */
+	OUT_TIMEOUT,
+	OUT_CRASHED,		/* a signal */
+	OUT_TOOBIG,		/* stdout over the limit */
+	OUT_EXECFAIL,		/* it could not be started */
+	NOUTCOMES
+};
+
+struct outcome_info {
+	const char	*class;		/* hca_hook_exits_total's label */
+	enum loglevel	 level;		/* of the line that says how it ended */
+	enum err	 err;		/* the reply's error type, if fixed */
+};
+
+extern const struct outcome_info outcome_table[NOUTCOMES];
+
 #define ID_MAX		255		/* bytes of a resource id */
 
 #endif

@@ -2,7 +2,7 @@
  * log.c: structured logging.
  *
  * key=value:	ts=2026-11-24T10:00:00.123Z level=info corr=42 kind=PingV1 msg="..."
- * json:	{"ts":"...","level":"info","corr":"42","kind":"PingV1","msg":"..."}
+ * json:	{"ts":"...","level":"info","corr":"42","kind":"KIND","msg":"..."}
  *
  * Values are escaped so that a line is always one line, whatever a hook or a
  * sender put into them.

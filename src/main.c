@@ -121,7 +121,7 @@ health_done(struct offline *o, const struct reply *r)
 {
 	jv		 msg, type;
 	const char	*m;
-	int		 failed = strcmp(r->type, "ErrorV1") == 0;
+	int		 failed = r->error;
 
 	msg = jv_object_get(jv_copy(r->body), jv_string("message"));
 	type = jv_object_get(jv_copy(r->body), jv_string("type"));
@@ -162,7 +162,7 @@ offline_done(struct request *req, const struct reply *r, void *arg)
 	printf("%s\n", jv_string_value(line));
 	fflush(stdout);
 	jv_free(line);
-	o->status = strcmp(r->type, "ErrorV1") == 0;
+	o->status = r->error;
 }
 
 /* Read stdin, at most limit + 1 bytes: more than limit is too large. */

@@ -10,33 +10,38 @@
 #include <string.h>
 
 #include "hook.h"
+#include "kinds.h"
 #include "metrics.h"
 #include "result.h"
 #include "util.h"
 
-static const char *const kinds[] = {
-	"PingV1", "ResourceAllocateV1", "ResourceDeallocateV1",
-	"ResourceUpdateV1", "other"
-};
-#define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
+/*
+ * Rows: the kinds of the table, then "other".  Reply rows: each kind's
+ * success reply, then ErrorV1 by error type, then ErrorV1 of a type of a
+ * hook's own ("other").
+ */
+#define NKROWS		(NKINDS + 1)
+#define NREPLIES	(NKINDS + NERRS + 1)
+#define NCLASSES	NOUTCOMES
 
-/* Reply types: success ones, then ErrorV1 by error type. */
-static const char *const replies[] = {
-	"PingV1", "ResourceCreatedV1", "ResourceDeallocatedV1",
-	"ResourceUpdatedV1", "InvalidRequest", "UnsupportedMessage",
-	"UnsupportedResourceType", "InvalidSpecification", "UnknownTarget",
-	"ServiceUnavailable", "ResourceExists", "TemporaryFailure",
-	"PermissionDenied", "ConfigurationError", "HookFailed", "Timeout",
-	"HookCrashed", "HookProtocolError", "other"
-};
-#define NREPLIES	(sizeof(replies) / sizeof(replies[0]))
-#define FIRST_ERROR	4
+static const char *
+kind_label(size_t k)
+{
+	return k < NKINDS ? kind_table[k].request : "other";
+}
 
-static const char *const classes[] = {
-	"success", "failure", "tempfail", "timeout", "crashed", "toobig",
-	"execfail"
-};
-#define NCLASSES	(sizeof(classes) / sizeof(classes[0]))
+static const char *
+reply_label(size_t r)
+{
+	return r < NKINDS ? kind_table[r].reply : ERROR_REPLY;
+}
+
+static const char *
+error_label(size_t r)
+{
+	return r < NKINDS ? "" : r - NKINDS < NERRS ?
+	    err_table[r - NKINDS].name : "other";
+}
 
 static const double buckets[] = {
 	0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300
@@ -44,13 +49,13 @@ static const double buckets[] = {
 #define NBUCKETS	(sizeof(buckets) / sizeof(buckets[0]))
 
 static struct {
-	uint64_t	 requests[NKINDS];
-	uint64_t	 replies[NKINDS][NREPLIES];
-	uint64_t	 unroutable[NKINDS];
-	uint64_t	 hooks[NKINDS][NCLASSES];
-	uint64_t	 retries[NKINDS];
-	uint64_t	 hist[NKINDS][NBUCKETS + 1];
-	double		 hist_sum[NKINDS];
+	uint64_t	 requests[NKROWS];
+	uint64_t	 replies[NKROWS][NREPLIES];
+	uint64_t	 unroutable[NKROWS];
+	uint64_t	 hooks[NKROWS][NCLASSES];
+	uint64_t	 retries[NKROWS];
+	uint64_t	 hist[NKROWS][NBUCKETS + 1];
+	double		 hist_sum[NKROWS];
 	uint64_t	 reconnects;
 	uint64_t	 nacks;		/* replies the broker refused */
 	uint64_t	 ctimeouts;	/* its consumer_timeout fired */
@@ -62,18 +67,7 @@ static struct {
 	int		 jfailing;
 } m;
 
-static size_t
-lookup(const char *const *list, size_t n, const char *s)
-{
-	size_t	 i;
-
-	for (i = 0; s && i < n - 1; i++)
-		if (strcmp(list[i], s) == 0)
-			return i;
-	return n - 1;	/* "other" */
-}
-
-#define KIND(k)	lookup(kinds, NKINDS, (k))
+#define KIND(k)	kind_index(k)
 
 void
 metrics_request(const char *kind)
@@ -82,18 +76,15 @@ metrics_request(const char *kind)
 }
 
 int
-metrics_reply(const char *kind, const char *type, const char *etype)
+metrics_reply(const char *kind, const struct reply *rp)
 {
-	size_t	 r;
+	size_t	 k = KIND(kind), r;
 
-	/* Success types come from the kinds table, so are always listed. */
-	for (r = 0; r < FIRST_ERROR; r++)
-		if (strcmp(replies[r], type) == 0)
-			break;
-	if (r == FIRST_ERROR)
-		r += lookup(replies + FIRST_ERROR, NREPLIES - FIRST_ERROR,
-		    etype);
-	m.replies[KIND(kind)][r]++;
+	/* A success reply is its kind's, so that kind is in the table. */
+	r = rp->error ? NKINDS + (size_t)rp->err : k;
+	if (r >= NREPLIES)
+		r = NREPLIES - 1;
+	m.replies[k][r]++;
 	return (int)r;
 }
 
@@ -113,23 +104,7 @@ metrics_hook(const char *kind, const struct hook_result *r)
 	size_t	 k = KIND(kind), c, b;
 	double	 s = r->elapsed_ms / 1000.0;
 
-	switch (r->end) {
-	case HOOK_EXITED:
-		c = r->code == 0 ? 0 : r->code == EX_TEMPFAIL_CODE ? 2 : 1;
-		break;
-	case HOOK_TIMEOUT:
-		c = 3;
-		break;
-	case HOOK_SIGNALED:
-		c = 4;
-		break;
-	case HOOK_TOOBIG:
-		c = 5;
-		break;
-	default:
-		c = 6;
-		break;
-	}
+	c = hook_outcome(r);
 	m.hooks[k][c]++;
 	for (b = 0; b < NBUCKETS && s > buckets[b]; b++)
 		;
@@ -200,8 +175,8 @@ per_kind(FILE *f, const char *name, const char *help, const uint64_t *v)
 	size_t	 k;
 
 	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
-	for (k = 0; k < NKINDS; k++)
-		fprintf(f, "%s{kind=\"%s\"} %llu\n", name, kinds[k],
+	for (k = 0; k < NKROWS; k++)
+		fprintf(f, "%s{kind=\"%s\"} %llu\n", name, kind_label(k),
 		    (unsigned long long)v[k]);
 }
 
@@ -216,23 +191,22 @@ emit(FILE *f, void *arg)
 	per_kind(f, "hca_requests_total", "Requests received.", m.requests);
 	fprintf(f, "# HELP hca_replies_total Replies sent, by reply type "
 	    "(error type for ErrorV1).\n# TYPE hca_replies_total counter\n");
-	for (k = 0; k < NKINDS; k++)
+	for (k = 0; k < NKROWS; k++)
 		for (i = 0; i < NREPLIES; i++)
 			if (m.replies[k][i])
 				fprintf(f, "hca_replies_total{kind=\"%s\","
 				    "reply=\"%s\",error=\"%s\"} %llu\n",
-				    kinds[k], i < FIRST_ERROR ? replies[i] :
-				    "ErrorV1", i < FIRST_ERROR ? "" :
-				    replies[i], (unsigned long long)
+				    kind_label(k), reply_label(i),
+				    error_label(i), (unsigned long long)
 				    m.replies[k][i]);
 	per_kind(f, "hca_replies_unroutable_total", "Replies the broker could "
 	    "not route (basic.return: no such reply_to queue).", m.unroutable);
 	fprintf(f, "# HELP hca_hook_exits_total Hook runs by how they ended."
 	    "\n# TYPE hca_hook_exits_total counter\n");
-	for (k = 0; k < NKINDS; k++)
+	for (k = 0; k < NKROWS; k++)
 		for (i = 0; i < NCLASSES; i++)
 			fprintf(f, "hca_hook_exits_total{kind=\"%s\",class="
-			    "\"%s\"} %llu\n", kinds[k], classes[i],
+			    "\"%s\"} %llu\n", kind_label(k), outcome_table[i].class,
 			    (unsigned long long)m.hooks[k][i]);
 	per_kind(f, "hca_retries_total", "Hook runs repeated after exit 75.",
 	    m.retries);
@@ -273,21 +247,22 @@ emit(FILE *f, void *arg)
 	    m.running);
 	fprintf(f, "# HELP hca_hook_duration_seconds Hook run time.\n"
 	    "# TYPE hca_hook_duration_seconds histogram\n");
-	for (k = 0; k < NKINDS; k++) {
+	for (k = 0; k < NKROWS; k++) {
 		for (i = 0, cum = 0; i <= NBUCKETS; i++) {
 			cum += m.hist[k][i];
 			if (i < NBUCKETS)
 				fprintf(f, "hca_hook_duration_seconds_bucket"
-				    "{kind=\"%s\",le=\"%g\"} %llu\n", kinds[k],
-				    buckets[i], (unsigned long long)cum);
+				    "{kind=\"%s\",le=\"%g\"} %llu\n",
+				    kind_label(k), buckets[i],
+				    (unsigned long long)cum);
 			else
 				fprintf(f, "hca_hook_duration_seconds_bucket"
 				    "{kind=\"%s\",le=\"+Inf\"} %llu\n",
-				    kinds[k], (unsigned long long)cum);
+				    kind_label(k), (unsigned long long)cum);
 		}
 		fprintf(f, "hca_hook_duration_seconds_sum{kind=\"%s\"} %.3f\n"
 		    "hca_hook_duration_seconds_count{kind=\"%s\"} %llu\n",
-		    kinds[k], m.hist_sum[k], kinds[k],
+		    kind_label(k), m.hist_sum[k], kind_label(k),
 		    (unsigned long long)cum);
 	}
 }

@@ -10,9 +10,11 @@
 
 #include "hook.h"
 
+struct reply;
+
 void	 metrics_request(const char *kind);
 /* Returns the row it was counted in, for metrics_unroutable(). */
-int	 metrics_reply(const char *kind, const char *type, const char *etype);
+int	 metrics_reply(const char *kind, const struct reply *);
 /* A reply counted in that row came back unroutable: count it apart. */
 void	 metrics_unroutable(const char *kind, int row);
 void	 metrics_hook(const char *kind, const struct hook_result *);

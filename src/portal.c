@@ -31,6 +31,7 @@
 #include <amqp_tcp_socket.h>
 #include <jv.h>
 
+#include "kinds.h"
 #include "util.h"
 
 #define PUB_CH		1		/* publish, confirms, reply queue */
@@ -44,8 +45,8 @@
 #define POLL_MIN_MS	50		/* -q: first pause between scans */
 #define POLL_MAX_MS	500		/* -q: longest pause between scans */
 #define SYSTEM_CA	"/etc/ssl/certs/ca-certificates.crt"
-#define DEFAULT_KIND	"ResourceAllocateV1"
-#define ERROR_KIND	"ErrorV1"
+#define DEFAULT_KIND	(KIND_ALLOCATE->request)
+#define ERROR_KIND	ERROR_REPLY
 
 struct portal {
 	amqp_connection_state_t	 conn;
@@ -628,7 +629,7 @@ main(int argc, char *argv[])
 	if (argc == 1 && strcmp(argv[0], "ping") == 0) {
 		if (kind != NULL)
 			errx(2, "ping and -t do not go together");
-		kind = "PingV1";
+		kind = KIND_PING->request;
 		if (buf_append(&body, "{}", 2) == -1)
 			err(2, "buf_append");
 	} else if (argc == 1)

@@ -17,50 +17,68 @@
 #include "result.h"
 #include "util.h"
 
-static const struct {
-	int		 code;
-	const char	*type;
-} exit_types[] = {
-	{ 64, "InvalidSpecification" },		/* EX_USAGE */
-	{ 65, "InvalidSpecification" },		/* EX_DATAERR */
-	{ 67, "UnknownTarget" },		/* EX_NOUSER */
-	{ 68, "UnknownTarget" },		/* EX_NOHOST */
-	{ 69, "ServiceUnavailable" },		/* EX_UNAVAILABLE */
-	{ 73, "ResourceExists" },		/* EX_CANTCREAT */
-	{ 75, "TemporaryFailure" },		/* EX_TEMPFAIL, after retries */
-	{ 77, "PermissionDenied" },		/* EX_NOPERM */
-	{ 78, "ConfigurationError" },		/* EX_CONFIG */
-};
-
-static const char *
-exit_type(int code)
-{
-	size_t	 i;
-
-	for (i = 0; i < sizeof(exit_types) / sizeof(exit_types[0]); i++)
-		if (exit_types[i].code == code)
-			return exit_types[i].type;
-	return "HookFailed";
-}
-
-void
-reply_error(struct reply *r, const char *type, const char *message,
-    const char *corr)
+/*
+ * ErrorV1 of type name (e: its row, ERR_OTHER for a type a hook named).
+ * Types not in the table take HookFailed's generic wording.
+ */
+static void
+reply_named(struct reply *r, enum err e, const char *name,
+    const char *message, const char *corr)
 {
 	char	 generic[512];
+	jv	 t;
 
 	if (message == NULL || *message == '\0') {
 		snprintf(generic, sizeof(generic), "%s Please contact the "
 		    "service's support and quote reference %s.",
-		    strcmp(type, "Timeout") == 0 ?
-		    "The service did not complete this request in time." :
-		    "The service could not complete this request.",
+		    err_table[e < NERRS ? e : ERR_HOOK_FAILED].generic,
 		    corr && *corr ? corr : "(none)");
 		message = generic;
 	}
 	r->type = ERROR_REPLY;
-	r->body = JV_OBJECT(jv_string("type"), jv_string(type),
+	r->error = 1;
+	r->err = e;
+	r->body = JV_OBJECT(jv_string("type"), jv_string(name),
 	    jv_string("message"), jv_string(message));
+	/* The body holds the string: the pointer lives as long as it. */
+	t = jv_object_get(jv_copy(r->body), jv_string("type"));
+	r->etype = jv_string_value(t);
+	jv_free(t);
+}
+
+void
+reply_error(struct reply *r, enum err e, const char *message,
+    const char *corr)
+{
+	reply_named(r, e, err_table[e].name, message, corr);
+}
+
+void
+reply_success(struct reply *r, const struct kind *k, jv value)
+{
+	r->type = k->reply;
+	r->error = 0;
+	r->etype = NULL;
+	r->body = jv_object_set(jv_object(), jv_string(k->field), value);
+}
+
+enum outcome
+hook_outcome(const struct hook_result *h)
+{
+	switch (h->end) {
+	case HOOK_EXITED:
+		return h->code == 0 ? OUT_SUCCESS :
+		    h->code == EX_TEMPFAIL_CODE ? OUT_TEMPFAIL : OUT_FAILURE;
+	case HOOK_SIGNALED:
+		return OUT_CRASHED;
+	case HOOK_TIMEOUT:
+		return OUT_TIMEOUT;
+	case HOOK_TOOBIG:
+		return OUT_TOOBIG;
+	case HOOK_EXECFAIL:
+		break;
+	}
+	return OUT_EXECFAIL;
 }
 
 void
@@ -88,7 +106,7 @@ trim(const char **s, size_t *n)
 
 /* Is v (a string) fit to be the reply's field?  Returns a reason if not. */
 static const char *
-field_problem(const struct kind *k, jv v)
+field_problem(const struct kind *k, jv v, char *buf, size_t len)
 {
 	const char	*s;
 	size_t		 n;
@@ -102,8 +120,10 @@ field_problem(const struct kind *k, jv v)
 	if (!text_plain(s, n))
 		return "holds control, line-separator or bidirectional "
 		    "characters";
-	if (strcmp(k->field, "id") == 0 && n > ID_MAX)
-		return "is longer than 255 bytes";
+	if (k->field_max && n > k->field_max) {
+		snprintf(buf, len, "is longer than %zu bytes", k->field_max);
+		return buf;
+	}
 	if (n > 4 * MESSAGE_MAX)
 		return "is too long";
 	return NULL;
@@ -123,7 +143,7 @@ protocol_error(struct reply *r, const char *corr, const struct logctx *lc,
     const char *why)
 {
 	log_warn(lc, "hook protocol error: %s", why);
-	reply_error(r, "HookProtocolError", NULL, corr);
+	reply_error(r, ERR_HOOK_PROTOCOL_ERROR, NULL, corr);
 }
 
 static void
@@ -131,7 +151,7 @@ map_success(const struct kind *k, const char *s, size_t n, const char *corr,
     const struct logctx *lc, struct reply *r)
 {
 	jv		 v, val;
-	char		 why[256];
+	char		 why[256], limit[64];
 	const char	*p;
 
 	trim(&s, &n);
@@ -189,14 +209,13 @@ map_success(const struct kind *k, const char *s, size_t n, const char *corr,
 		protocol_error(r, corr, lc, why);
 		return;
 	}
-	if ((p = field_problem(k, val)) != NULL) {
+	if ((p = field_problem(k, val, limit, sizeof(limit))) != NULL) {
 		jv_free(val);
 		snprintf(why, sizeof(why), "the reply's \"%s\" %s", k->field, p);
 		protocol_error(r, corr, lc, why);
 		return;
 	}
-	r->type = k->reply;
-	r->body = jv_object_set(jv_object(), jv_string(k->field), val);
+	reply_success(r, k, val);
 }
 
 /*
@@ -227,7 +246,7 @@ static void
 map_failure(int code, const char *s, size_t n, const char *corr,
     struct reply *r)
 {
-	const char	*type = exit_type(code);
+	enum err	 type = err_for_exit(code);
 	jv		 v, t, m = jv_invalid();
 
 	trim(&s, &n);
@@ -238,7 +257,8 @@ map_failure(int code, const char *s, size_t n, const char *corr,
 		if (jv_get_kind(t) == JV_KIND_STRING &&
 		    name_valid(jv_string_value(t),
 		    (size_t)jv_string_length_bytes(jv_copy(t)))) {
-			reply_error(r, jv_string_value(t), NULL, corr);
+			reply_named(r, err_lookup(jv_string_value(t)),
+			    jv_string_value(t), NULL, corr);
 		} else
 			reply_error(r, type, NULL, corr);
 		jv_free(t);
@@ -264,24 +284,14 @@ void
 result_map(const struct kind *k, const struct hook_result *h,
     const char *corr, const struct logctx *lc, struct reply *r)
 {
-	switch (h->end) {
-	case HOOK_EXITED:
-		if (h->code == 0)
-			map_success(k, h->out, h->out_len, corr, lc, r);
-		else
-			map_failure(h->code, h->out, h->out_len, corr, r);
-		return;
-	case HOOK_SIGNALED:
-		reply_error(r, "HookCrashed", NULL, corr);
-		return;
-	case HOOK_TIMEOUT:
-		reply_error(r, "Timeout", NULL, corr);
-		return;
-	case HOOK_TOOBIG:
+	enum outcome	 o = hook_outcome(h);
+
+	if (o == OUT_SUCCESS)
+		map_success(k, h->out, h->out_len, corr, lc, r);
+	else if (o == OUT_FAILURE || o == OUT_TEMPFAIL)
+		map_failure(h->code, h->out, h->out_len, corr, r);
+	else if (o == OUT_TOOBIG)
 		protocol_error(r, corr, lc, "stdout over the output limit");
-		return;
-	case HOOK_EXECFAIL:
-		reply_error(r, "HookFailed", NULL, corr);
-		return;
-	}
+	else
+		reply_error(r, outcome_table[o].err, NULL, corr);
 }

@@ -16,6 +16,9 @@
 
 struct reply {
 	const char	*type;		/* AMQP type: kind->reply or ErrorV1 */
+	int		 error;		/* type is ErrorV1 */
+	enum err	 err;		/* and its error type's row */
+	const char	*etype;		/* and its name (body holds it) */
 	jv		 body;		/* a JSON object */
 	int		 deferred;	/* no reply: the hook could not start
 					   for a shortage; try again later */
@@ -23,8 +26,12 @@ struct reply {
 };
 
 /* ErrorV1 with this type and message (message NULL: the generic one). */
-void	 reply_error(struct reply *, const char *type, const char *message,
+void	 reply_error(struct reply *, enum err, const char *message,
 	    const char *corr);
+/* A success reply of kind k with its field's value. */
+void	 reply_success(struct reply *, const struct kind *k, jv value);
+/* How a hook run ended, in the protocol's terms. */
+enum outcome	 hook_outcome(const struct hook_result *);
 /* The reply a finished hook run gives. */
 void	 result_map(const struct kind *, const struct hook_result *,
 	    const char *corr, const struct logctx *, struct reply *);

@@ -47,3 +47,16 @@ load lib/common
 	    sed 's/\.bats$//' | sort)
 	assert_equal "$said" "$real"
 }
+
+@test "docs: no file of src/ but the protocol's tables spells a kind or an error type" {
+	cd "$TOP"
+	# the names, as the tables in kinds.c have them
+	names=$(grep -oE '\{ "[A-Z][A-Za-z0-9]+"(, "[A-Z][A-Za-z0-9]+")?' src/kinds.c |
+	    grep -oE '"[A-Za-z0-9]+"' | sort -u)
+	assert [ "$(wc -l <<<"$names")" -ge 18 ]
+	found=$(grep -nF -f <(printf '%s\n' $names) src/*.c src/*.h |
+	    grep -v '^src/kinds\.[ch]:' || true)
+	assert_equal "$found" ""
+	# ErrorV1 too: kinds.h defines it once
+	assert_equal "$(grep -l '"ErrorV1"' src/*.c src/*.h)" "src/kinds.h"
+}
