@@ -116,7 +116,9 @@ setup_file() {
 	provider_dockerfile >"$BATS_FILE_TMPDIR/provider/Dockerfile"
 	cp -R "$BATS_TEST_DIRNAME/provider-hooks" "$BATS_FILE_TMPDIR/provider/hooks"
 	t0=$(date +%s)
-	ctr build --network host -t "$PROVIDER" "$BATS_FILE_TMPDIR/provider" \
+	# apt-get update and a package: bounded like make image's build
+	timeout -k 30 "${IMAGE_BUILD_TIMEOUT:-20m}" "$TOP/tools/container" \
+	    build --network host -t "$PROVIDER" "$BATS_FILE_TMPDIR/provider" \
 	    >"$BATS_FILE_TMPDIR/provider.log" 2>&1 ||
 	    { tail -n 30 "$BATS_FILE_TMPDIR/provider.log" >&2; return 1; }
 	PROVIDER_S=$(($(date +%s) - t0))
@@ -221,7 +223,8 @@ same_as_offline() {
 	local kind=$1 corr=$2 body=$3 got
 	got=$output
 	mkdir -p "$BATS_TEST_TMPDIR/samples"
-	cp -R "$TOP/hooks" "$BATS_TEST_TMPDIR/offline-hooks"
+	mkdir -p "$BATS_TEST_TMPDIR/offline-hooks"
+	cp -R "$TOP/hooks/." "$BATS_TEST_TMPDIR/offline-hooks"
 	chmod -R go-w "$BATS_TEST_TMPDIR/offline-hooks"
 	run --separate-stderr env SAMPLE_STATE_DIR="$BATS_TEST_TMPDIR/samples" \
 	    HCA_PASS_ENV=SAMPLE_STATE_DIR "$HCA_EXEC" -n "$kind" -i "$corr" \

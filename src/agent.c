@@ -53,6 +53,7 @@
 #define RENACK_MS	1000		/* republish after a broker nack */
 #define RESTART_MS	1000		/* try a hook again after a shortage */
 #define JPROBE_MS	5000		/* an unwritable journal tried again */
+#define PROBE_SLACK	(64 * 1024)	/* room beyond the entry that failed */
 #define CLAIMS_MS	1000		/* held requests looked at, claims
 					   touched every 10th time */
 
@@ -107,6 +108,7 @@ static struct {
 	struct ev_timer		 jprobe;	/* tries the journal again */
 	int64_t			 jdown_at;	/* 0: the journal can be written */
 	int			 unjournaled;	/* replies sent without, meanwhile */
+	size_t			 jneed;		/* bytes the probe must write */
 	int			 attempts;
 	struct broker_connect	*connecting;	/* an attempt under way */
 	int			 fd;		/* the socket in the poll set */
@@ -262,7 +264,14 @@ lost(void)
 	int64_t		 delay = 0;
 
 	log_error(NULL, "broker connection lost: %s", A.broken);
-	if (consumer_timed_out(A.broken)) {
+	if (consumer_timed_out(A.broken) && A.jdown_at) {
+		metrics_consumer_timeout();
+		log_error(NULL, "the broker's consumer_timeout passed while "
+		    "requests waited, unacknowledged, for the journal %s to "
+		    "be writable again (for %lld s): the broker requeues them; "
+		    "free space there", A.conf->state_dir,
+		    (long long)((now_ms() - A.jdown_at) / 1000));
+	} else if (consumer_timed_out(A.broken)) {
 		metrics_consumer_timeout();
 		log_error(NULL, "the broker's consumer_timeout passed while a "
 		    "request was unacknowledged: the broker requeues what this "
@@ -414,13 +423,15 @@ publish_one(struct delivery *d)
 }
 
 /*
- * Its reply is ready: its claim goes (an agent holding a redelivery may go
- * on), and it joins the line to be published.
+ * Its reply is ready and joins the line to be published.  Its claim goes
+ * now if the reply is journaled (an agent holding a redelivery finds it
+ * there); else it is kept, and touched, until the delivery is freed.
  */
 static void
 to_publish(struct delivery *d)
 {
-	unclaim(d);
+	if (d->journaled)
+		unclaim(d);
 	d->state = D_PUBLISHING;
 	TAILQ_INSERT_TAIL(&A.publishing, d, entry);
 	if (can_publish())
@@ -533,8 +544,17 @@ journal_down(struct delivery *d, const char *why)
 	metrics_journal_error();
 	A.unjournaled++;
 	log_debug(&d->log, "reply published without the journal: %s", why);
+	/* The probe must find room for more than this entry. */
+	if (d->outlen + PROBE_SLACK > A.jneed)
+		A.jneed = d->outlen + PROBE_SLACK;
 	if (A.jdown_at)
 		return;
+	if (ev_timer_at(&A.jprobe, now_ms() + JPROBE_MS) == -1) {
+		/* No way to notice its return: do not stop for it. */
+		log_error(&d->log, "journal %s cannot be written (%s); "
+		    "publishing without it", A.conf->state_dir, why);
+		return;
+	}
 	A.jdown_at = now_ms();
 	metrics_journal_failing(1);
 	status_journal(why);
@@ -542,24 +562,26 @@ journal_down(struct delivery *d, const char *why)
 	    "hand are published without it, and no new request starts until "
 	    "it can be written again (tried every %d s)", A.conf->state_dir,
 	    why, JPROBE_MS / 1000);
-	ev_timer_at(&A.jprobe, now_ms() + JPROBE_MS);
 }
 
 static void
 on_jprobe(void *arg)
 {
 	(void)arg;
-	if (journal_probe() == -1) {
+	if (journal_probe(A.jneed) == -1) {
 		metrics_journal_error();
-		ev_timer_at(&A.jprobe, now_ms() + JPROBE_MS);
-		return;
-	}
-	log_info(NULL, "journal %s can be written again after %.1f s; %d "
-	    "repl%s went out without it meanwhile", A.conf->state_dir,
-	    (now_ms() - A.jdown_at) / 1000.0, A.unjournaled,
-	    A.unjournaled == 1 ? "y" : "ies");
+		if (ev_timer_at(&A.jprobe, now_ms() + JPROBE_MS) != -1)
+			return;
+		log_error(NULL, "journal %s: cannot wait to try it again; "
+		    "going on without it", A.conf->state_dir);
+	} else
+		log_info(NULL, "journal %s can be written again after %.1f "
+		    "s; %d repl%s went out without it meanwhile",
+		    A.conf->state_dir, (now_ms() - A.jdown_at) / 1000.0,
+		    A.unjournaled, A.unjournaled == 1 ? "y" : "ies");
 	A.jdown_at = 0;
 	A.unjournaled = 0;
+	A.jneed = 0;
 	metrics_journal_failing(0);
 	status_journal(NULL);
 	schedule();
@@ -832,9 +854,21 @@ on_claims(void *arg)
 		d->state = D_WAITING;
 		TAILQ_INSERT_HEAD(&A.waiting, d, entry);
 	}
-	if (++round % 10 == 0)
+	/*
+	 * Every claim we hold stays fresh: of requests running, of those
+	 * waiting to start again (after a lapsed claim, or while the journal
+	 * cannot be written), and of replies going out unjournaled.
+	 */
+	if (++round % 10 == 0) {
 		TAILQ_FOREACH(d, &A.running, entry)
 			journal_claim_touch(d->corr.bytes, d->corr.len);
+		TAILQ_FOREACH(d, &A.waiting, entry)
+			if (d->claimed)
+				journal_claim_touch(d->corr.bytes, d->corr.len);
+		TAILQ_FOREACH(d, &A.publishing, entry)
+			if (d->claimed)
+				journal_claim_touch(d->corr.bytes, d->corr.len);
+	}
 	schedule();
 	ev_timer_at(&A.claims, now_ms() + CLAIMS_MS);
 }

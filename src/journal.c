@@ -441,13 +441,14 @@ by_age(const void *a, const void *b)
 	return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
 }
 
-#define PROBE_BLOCKS	16		/* of 4 KiB, for journal_probe() */
+#define PROBE_MIN	(64 * 1024)	/* bytes journal_probe() writes */
 
 int
-journal_probe(void)
+journal_probe(size_t need)
 {
 	char	 tmp[64], block[4096];
-	int	 fd, e, i;
+	size_t	 done;
+	int	 fd, e;
 
 	snprintf(tmp, sizeof(tmp), ".tmp-probe-%d-%08x", (int)getpid(),
 	    arc4random());
@@ -459,7 +460,9 @@ journal_probe(void)
 	 * Room for some entries, not one: a disk with a block to spare
 	 * would let one more request through to fail again, and so on.
 	 */
-	for (i = 0, e = 0; i < PROBE_BLOCKS && e == 0; i++)
+	if (need < PROBE_MIN)
+		need = PROBE_MIN;
+	for (done = 0, e = 0; done < need && e == 0; done += sizeof(block))
 		e = write_all(fd, block, sizeof(block));
 	if (e == -1 || fsync(fd) == -1) {
 		e = errno;

@@ -57,9 +57,9 @@ void		 journal_unclaim(const void *corr, size_t corrlen);
 /* Drop entries past their time and the oldest beyond the maximum. */
 void	 journal_sweep(void);
 /*
- * Can entries be written?  A file of 64 KiB is written, synced and
- * removed: 0, or -1 with errno.
+ * Can entries be written?  A file of need bytes (at least 64 KiB) is
+ * written, synced and removed: 0, or -1 with errno.
  */
-int	 journal_probe(void);
+int	 journal_probe(size_t need);
 
 #endif

@@ -336,7 +336,7 @@ fatal(const char *fmt, ...)
 	int	 e = errno;
 
 	va_start(ap, fmt);
-	vfatal(e ? e : EIO, fmt, ap);
+	vfatal(e, fmt, ap);	/* errno 0: the message alone */
 }
 
 void

@@ -11,6 +11,8 @@
  * not restart the grace time.  The error is the broker's or the network's
  * words as the log has them, which never hold the URL or its password.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -68,12 +70,63 @@ emit(FILE *f, void *arg)
 	jv_free(o);
 }
 
+/*
+ * A full disk (the state directory's, say, when the journal filled it):
+ * the file is rewritten where it is, in the blocks it has.  Padded with
+ * spaces to its old length rather than cut, so that a reader sees one
+ * JSON text either way.  Only a regular file of ours is written.
+ */
+static int
+rewrite_in_place(void)
+{
+	struct stat	 st;
+	char		*buf = NULL;
+	size_t		 len = 0;
+	FILE		*m;
+	int		 fd, e, rc = -1;
+
+	if ((m = open_memstream(&buf, &len)) == NULL)
+		return -1;
+	emit(m, NULL);
+	if (fclose(m) == EOF) {
+		free(buf);
+		return -1;
+	}
+	if ((fd = open(S.path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) != -1) {
+		/* Its blocks hold more than its length: room to grow. */
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == geteuid() &&
+		    (off_t)len <= (off_t)st.st_blocks * 512 &&
+		    pwrite(fd, buf, len, 0) == (ssize_t)len) {
+			rc = 0;
+			while (rc == 0 && (off_t)len < st.st_size) {
+				char	 sp[256];
+				size_t	 k = (size_t)(st.st_size - (off_t)len);
+
+				if (k > sizeof(sp))
+					k = sizeof(sp);
+				memset(sp, ' ', k);
+				if (pwrite(fd, sp, k, (off_t)len) != (ssize_t)k)
+					rc = -1;
+				len += k;
+			}
+		}
+		e = rc == 0 ? 0 : errno ? errno : ENOSPC;
+		close(fd);
+		errno = e;
+	}
+	free(buf);
+	return rc;
+}
+
 static void
 write_status(void)
 {
 	if (S.path == NULL)
 		return;
-	if (file_replace(S.path, 0644, emit, NULL) == 0) {
+	if (file_replace(S.path, 0644, emit, NULL) == 0 ||
+	    ((errno == ENOSPC || errno == EDQUOT) && rewrite_in_place() == 0)) {
 		if (S.failing)
 			log_info(NULL, "HCA_STATUS_FILE=%s written again",
 			    S.path);

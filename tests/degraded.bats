@@ -145,7 +145,8 @@ cat >/dev/null
 echo "$HCA_CORRELATION_ID" >>"$MARKS"
 echo "id-$HCA_CORRELATION_ID"
 EOF2
-	export HCA_STATUS_FILE=$BATS_TEST_TMPDIR/status
+	# the status file on the same full disk, as in the container image
+	export HCA_STATUS_FILE=$TMPFS/status
 	agent_start --declare -c 4 --state-dir "$TMPFS/journal" \
 	    --metrics-file "$METRICS" --metrics-interval 0.2
 	timeout 60 "$PUBLISH_TOOL" publish "$HCA_URL" "$HCA_SERVICE.to_hca" j 100
