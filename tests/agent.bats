@@ -9,10 +9,6 @@ setup_file() {
 	broker_start -c 'heartbeat = 2'
 }
 
-teardown_file() {
-	broker_stop
-}
-
 setup() {
 	broker_test_setup
 	mkhook ResourceAllocateV1/default <<'EOF2'

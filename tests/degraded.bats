@@ -6,22 +6,9 @@
 load lib/common
 load lib/broker
 
-setup_file() {
-	broker_start
-	testtools_build
-}
-
-teardown_file() {
-	broker_stop
-}
-
 setup() {
 	broker_test_setup
-	mkhook ResourceAllocateV1/default <<'EOF2'
-#!/bin/sh
-cat >/dev/null
-echo "id-$HCA_CORRELATION_ID"
-EOF2
+	answer_id_hook
 	METRICS=$BATS_TEST_TMPDIR/hca.prom
 }
 

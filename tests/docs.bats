@@ -43,7 +43,7 @@ load lib/common
 	    sed 's/.*private broker per file (\([^)]*\)).*/\1/' |
 	    tr -c 'a-z-' '\n' | grep -vx -e '' -e with -e its -e cases -e in -e tests |
 	    sort -u)
-	real=$(grep -l '^	broker_start' tests/*.bats | xargs -n1 basename |
+	real=$(grep -l '^load lib/broker' tests/*.bats | xargs -n1 basename |
 	    sed 's/\.bats$//' | sort)
 	assert_equal "$said" "$real"
 }

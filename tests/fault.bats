@@ -34,15 +34,6 @@ load lib/broker
 
 N=500
 
-setup_file() {
-	broker_start
-	testtools_build
-}
-
-teardown_file() {
-	broker_stop
-}
-
 setup() {
 	broker_test_setup
 	STATE=$BATS_TEST_TMPDIR/state

@@ -4,14 +4,6 @@
 load lib/common
 load lib/broker
 
-setup_file() {
-	broker_start
-}
-
-teardown_file() {
-	broker_stop
-}
-
 setup() {
 	broker_test_setup
 	export HCA_STATUS_FILE=$BATS_TEST_TMPDIR/status

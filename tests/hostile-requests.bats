@@ -9,28 +9,6 @@ load lib/broker
 
 CASES_DIR=$BATS_TEST_DIRNAME/hostile-requests
 
-setup_file() {
-	broker_start
-	testtools_build
-}
-
-teardown_file() {
-	broker_stop
-}
-
-setup() {
-	broker_test_setup
-	mkhook ResourceAllocateV1/default <<'EOF2'
-#!/bin/sh
-cat >/dev/null
-echo "id-$HCA_CORRELATION_ID"
-EOF2
-}
-
-teardown() {
-	agent_stop
-}
-
 corpus() {
 	ls "$CASES_DIR"/*.case
 }

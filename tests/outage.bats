@@ -10,10 +10,6 @@ setup_file() {
 	broker_start -c 'heartbeat = 2'
 }
 
-teardown_file() {
-	broker_stop
-}
-
 setup() {
 	broker_test_setup
 	# {"secs": N} sleeps N seconds; {"until": FILE} waits (30 s at most)

@@ -9,14 +9,6 @@ load lib/broker
 
 A=ResourceAllocateV1
 
-setup_file() {
-	broker_start
-}
-
-teardown_file() {
-	broker_stop
-}
-
 setup() {
 	broker_test_setup
 	[ "$(id -u)" -eq 0 ] || fail "this suite needs root (CI runs as root)"

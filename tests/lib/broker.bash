@@ -1,7 +1,9 @@
 # tests/lib/broker.bash: a private RabbitMQ node per test file, and an agent
-# per test.  Load after lib/common.  In setup_file: broker_start [-c LINE]...
-# In teardown_file: broker_stop.  Nothing here skips: if the node does not
-# start, every test of the file fails.
+# per test.  Load after lib/common.  It sets the file up (setup_file,
+# teardown_file, setup, teardown at the end of this file: a suite redefines
+# what it does differently, e.g. setup_file with broker_start -c LINE).
+# Nothing here skips: if the node does not start, every test of the file
+# fails.
 
 : "${HCA_PORTAL:=$(dirname "$HCA_EXEC")/hca-portal}"
 export HCA_PORTAL
@@ -109,4 +111,36 @@ export PUBLISH_TOOL
 
 testtools_build() {
 	[ -x "$PUBLISH_TOOL" ] || make -s -C "$TOP" testtools >&2
+}
+
+# answer_id_hook: a ResourceAllocateV1 hook that reads its request and
+# answers id-CORRELATION_ID.
+answer_id_hook() {
+	mkhook ResourceAllocateV1/default <<'EOF2'
+#!/bin/sh
+cat >/dev/null
+echo "id-$HCA_CORRELATION_ID"
+EOF2
+}
+
+# The broker suites' set-up, shared: a node for the file (and the test
+# tools), per test its own queues and answer_id_hook, the agent stopped
+# after each test, the node after the file.  A suite redefines, after
+# `load lib/broker`, only what it does differently.
+setup_file() {
+	broker_start
+	testtools_build
+}
+
+teardown_file() {
+	broker_stop
+}
+
+setup() {
+	broker_test_setup
+	answer_id_hook
+}
+
+teardown() {
+	agent_stop
 }
