@@ -264,24 +264,26 @@ lost(void)
 	int64_t		 delay = 0;
 
 	log_error(NULL, "broker connection lost: %s", A.broken);
-	if (consumer_timed_out(A.broken) && A.jdown_at) {
+	if (consumer_timed_out(A.broken)) {
 		metrics_consumer_timeout();
-		log_error(NULL, "the broker's consumer_timeout passed while "
-		    "requests waited, unacknowledged, for the journal %s to "
-		    "be writable again (for %lld s): the broker requeues them; "
-		    "free space there", A.conf->state_dir,
-		    (long long)((now_ms() - A.jdown_at) / 1000));
-	} else if (consumer_timed_out(A.broken)) {
-		metrics_consumer_timeout();
-		log_error(NULL, "the broker's consumer_timeout passed while a "
-		    "request was unacknowledged: the broker requeues what this "
-		    "connection held, and another agent on the queue may run "
-		    "it again (agents that share HCA_STATE_DIR do not); raise "
-		    "consumer_timeout (rabbitmq.conf, or the queue's "
-		    "x-consumer-timeout) above the %lld s one request can take "
-		    "here, or lower HCA_HOOK_TIMEOUT, HCA_RETRIES or "
-		    "HCA_RETRY_DELAY", (long long)(worst_case_ms(A.conf) /
-		    1000));
+		if (A.jdown_at)
+			log_error(NULL, "the broker's consumer_timeout passed "
+			    "while requests waited, unacknowledged, for the "
+			    "journal %s to be writable again (for %lld s): the "
+			    "broker requeues them; free space there",
+			    A.conf->state_dir,
+			    (long long)((now_ms() - A.jdown_at) / 1000));
+		else
+			log_error(NULL, "the broker's consumer_timeout passed "
+			    "while a request was unacknowledged: the broker "
+			    "requeues what this connection held, and another "
+			    "agent on the queue may run it again (agents that "
+			    "share HCA_STATE_DIR do not); raise consumer_timeout "
+			    "(rabbitmq.conf, or the queue's x-consumer-timeout) "
+			    "above the %lld s one request can take here, or "
+			    "lower HCA_HOOK_TIMEOUT, HCA_RETRIES or "
+			    "HCA_RETRY_DELAY", (long long)(worst_case_ms(A.conf) /
+			    1000));
 	}
 	status_set(A.stopping ? ST_STOPPING : ST_RECONNECTING, A.broken);
 	A.broken[0] = '\0';
@@ -834,6 +836,16 @@ journal_answer(struct delivery *d)
  * touch of the claims of the requests in hand, so that they do not lapse.
  */
 static void
+touch_claims(struct dlist *list)
+{
+	struct delivery	*d;
+
+	TAILQ_FOREACH(d, list, entry)
+		if (d->claimed)
+			journal_claim_touch(d->corr.bytes, d->corr.len);
+}
+
+static void
 on_claims(void *arg)
 {
 	struct delivery	*d, *t;
@@ -860,14 +872,9 @@ on_claims(void *arg)
 	 * cannot be written), and of replies going out unjournaled.
 	 */
 	if (++round % 10 == 0) {
-		TAILQ_FOREACH(d, &A.running, entry)
-			journal_claim_touch(d->corr.bytes, d->corr.len);
-		TAILQ_FOREACH(d, &A.waiting, entry)
-			if (d->claimed)
-				journal_claim_touch(d->corr.bytes, d->corr.len);
-		TAILQ_FOREACH(d, &A.publishing, entry)
-			if (d->claimed)
-				journal_claim_touch(d->corr.bytes, d->corr.len);
+		touch_claims(&A.running);
+		touch_claims(&A.waiting);
+		touch_claims(&A.publishing);
 	}
 	schedule();
 	ev_timer_at(&A.claims, now_ms() + CLAIMS_MS);

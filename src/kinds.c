@@ -59,10 +59,10 @@ kind_index(const char *name)
 {
 	size_t	 i;
 
-	for (i = 0; name && i < kind_count; i++)
+	for (i = 0; name && i < NKINDS; i++)
 		if (strcmp(kind_table[i].request, name) == 0)
 			break;
-	return name ? i : kind_count;
+	return name ? i : NKINDS;
 }
 
 const struct kind *
@@ -70,7 +70,7 @@ kind_lookup(const char *name)
 {
 	size_t	 i = kind_index(name);
 
-	return i < kind_count ? &kind_table[i] : NULL;
+	return i < NKINDS ? &kind_table[i] : NULL;
 }
 
 enum err

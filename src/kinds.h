@@ -30,12 +30,11 @@ struct kind {
  */
 #define NKINDS		4
 extern const struct kind	 kind_table[NKINDS];
-#define kind_count	((size_t)NKINDS)
 #define KIND_PING	(&kind_table[0])
 #define KIND_ALLOCATE	(&kind_table[1])
 
 const struct kind	*kind_lookup(const char *);
-/* The row of a kind, or kind_count (counted as "other"). */
+/* The row of a kind, or NKINDS (counted as "other"). */
 size_t			 kind_index(const char *);
 
 #define ERROR_REPLY	"ErrorV1"

@@ -85,38 +85,24 @@ rewrite_in_place(void)
 	FILE		*m;
 	int		 fd, e, rc = -1;
 
-	if ((m = open_memstream(&buf, &len)) == NULL)
-		return -1;
-	emit(m, NULL);
-	if (fclose(m) == EOF) {
-		free(buf);
-		return -1;
-	}
 	if ((fd = open(S.path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) != -1) {
-		/* Its blocks hold more than its length: room to grow. */
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_uid == geteuid() &&
-		    (off_t)len <= (off_t)st.st_blocks * 512 &&
-		    pwrite(fd, buf, len, 0) == (ssize_t)len) {
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_uid == geteuid() &&
+	    (m = open_memstream(&buf, &len)) != NULL) {
+		emit(m, NULL);
+		while (ftello(m) < st.st_size && fputc(' ', m) != EOF)
+			;
+		/* Its blocks may hold more than its length: room to grow. */
+		if (fclose(m) == 0 && (off_t)len <= (off_t)st.st_blocks * 512 &&
+		    pwrite(fd, buf, len, 0) == (ssize_t)len)
 			rc = 0;
-			while (rc == 0 && (off_t)len < st.st_size) {
-				char	 sp[256];
-				size_t	 k = (size_t)(st.st_size - (off_t)len);
-
-				if (k > sizeof(sp))
-					k = sizeof(sp);
-				memset(sp, ' ', k);
-				if (pwrite(fd, sp, k, (off_t)len) != (ssize_t)k)
-					rc = -1;
-				len += k;
-			}
-		}
-		e = rc == 0 ? 0 : errno ? errno : ENOSPC;
-		close(fd);
-		errno = e;
 	}
+	e = rc == 0 ? 0 : errno ? errno : ENOSPC;
 	free(buf);
+	close(fd);
+	errno = e;
 	return rc;
 }
 

@@ -18,26 +18,27 @@ load lib/common
 	assert_equal "$missing" ""
 }
 
+# not_in_layout SUFFIX FILE...: the FILEs, less SUFFIX, that the README's
+# Layout section does not name.
+not_in_layout() {
+	local suffix=$1 f m layout
+	shift
+	layout=$(sed -n '/^## Layout/,/^## /p' "$TOP/README.md")
+	for f in "$@"; do
+		m=$(basename "$f" "$suffix")
+		grep -qw -- "$m" <<<"$layout" || printf ' %s' "$m"
+	done
+}
+
 @test "docs: the README's Layout names every module in src/" {
 	cd "$TOP"
-	layout=$(sed -n '/^## Layout/,/^## /p' README.md)
-	missing=""
-	for f in src/*.c; do
-		m=$(basename "$f" .c)
-		grep -qw "$m" <<<"$layout" || missing="$missing $m"
-	done
-	assert_equal "$missing" ""
+	assert_equal "$(not_in_layout .c src/*.c)" ""
 }
 
 @test "docs: the README's Layout names every test suite, and which need a broker" {
 	cd "$TOP"
+	assert_equal "$(not_in_layout .bats tests/*.bats)" ""
 	layout=$(sed -n '/^## Layout/,/^## /p' README.md)
-	missing=""
-	for f in tests/*.bats; do
-		m=$(basename "$f" .bats)
-		grep -qw -- "$m" <<<"$layout" || missing="$missing $m"
-	done
-	assert_equal "$missing" ""
 	# the suites said to run against a broker are those that start one
 	said=$(tr -s ' \n' ' ' <<<"$layout" |
 	    sed 's/.*private broker per file (\([^)]*\)).*/\1/' |
