@@ -57,18 +57,29 @@
 #define CLAIMS_MS	1000		/* held requests looked at, claims
 					   touched every 10th time */
 
-enum dstate { D_WAITING, D_HELD, D_RUNNING, D_PUBLISHING };
+/*
+ * Where a delivery is: each state but D_NONE is a list of A's, and a
+ * delivery moves between them only through dput() and dtake().
+ */
+enum dstate {
+	D_NONE,			/* in no list: new, or about to be freed */
+	D_WAITING,		/* for a hook slot (or the journal) */
+	D_HELD,			/* another agent runs its hook */
+	D_RUNNING,		/* its job runs */
+	D_PUBLISHING		/* its reply goes out, until confirmed */
+};
+
+enum stop { STOP_NONE, STOP_DRAIN, STOP_FORCE };
 
 struct delivery {
 	TAILQ_ENTRY(delivery)	 entry;
 	enum dstate		 state;
 	uint64_t		 tag;		/* on the consumer channel */
 	unsigned		 gen;		/* connection it came on */
-	amqp_bytes_t		 corr;		/* exactly as received */
+	struct request		 req;		/* lent to its job */
+	amqp_bytes_t		 corr;		/* req's correlation id */
 	amqp_bytes_t		 reply_to;	/* empty: outbound queue */
-	struct request		 req;		/* until the job takes it */
-	struct logctx		 log;		/* lcorr and kind */
-	char			*lcorr, *kind;
+	struct logctx		 log;		/* req's corr and kind */
 	const char		*rtype;		/* reply type (kinds table) */
 	char			*out;		/* reply body */
 	size_t			 outlen;
@@ -94,7 +105,7 @@ static struct {
 	struct broker		*b;
 	unsigned		 gen;
 	struct dlist		 waiting, held, running, publishing;
-	int			 nrunning;
+	int			 nrunning;	/* the running list's length */
 	TAILQ_HEAD(, answered)	 answered;
 	int			 nanswered;
 	struct ev_timer		 reconnect, stop, republish, metrics, sweep;
@@ -114,7 +125,7 @@ static struct {
 	int			 fd;		/* the socket in the poll set */
 	int			 readable;	/* in this round's poll */
 	char			 broken[512];	/* why the connection failed */
-	int			 stopping;	/* 1: draining, 2: forced */
+	enum stop		 stopping;
 	int			 done;
 	int			 status;
 } A;
@@ -137,17 +148,53 @@ unclaim(struct delivery *d)
 	d->claimed = 0;
 }
 
+static struct dlist *
+list_of(enum dstate s)
+{
+	switch (s) {
+	case D_WAITING:
+		return &A.waiting;
+	case D_HELD:
+		return &A.held;
+	case D_RUNNING:
+		return &A.running;
+	case D_PUBLISHING:
+		return &A.publishing;
+	case D_NONE:
+		break;
+	}
+	return NULL;
+}
+
+/* d (in no list) joins the list of state s, at its head or its tail. */
+static void
+dput(struct delivery *d, enum dstate s, int head)
+{
+	d->state = s;
+	if (head)
+		TAILQ_INSERT_HEAD(list_of(s), d, entry);
+	else
+		TAILQ_INSERT_TAIL(list_of(s), d, entry);
+	A.nrunning += s == D_RUNNING;
+}
+
+static void
+dtake(struct delivery *d)
+{
+	if (d->state == D_NONE)
+		return;
+	TAILQ_REMOVE(list_of(d->state), d, entry);
+	A.nrunning -= d->state == D_RUNNING;
+	d->state = D_NONE;
+}
+
 static void
 delivery_free(struct delivery *d)
 {
+	dtake(d);
 	unclaim(d);
-	amqp_bytes_free(d->corr);
 	amqp_bytes_free(d->reply_to);
-	free(d->req.kind);
-	free(d->req.corr);
-	free(d->req.body);
-	free(d->lcorr);
-	free(d->kind);
+	request_free(&d->req);
 	free(d->out);
 	free(d);
 }
@@ -285,7 +332,8 @@ lost(void)
 			    "HCA_RETRY_DELAY", (long long)(worst_case_ms(A.conf) /
 			    1000));
 	}
-	status_set(A.stopping ? ST_STOPPING : ST_RECONNECTING, A.broken);
+	status_set(A.stopping != STOP_NONE ? ST_STOPPING : ST_RECONNECTING,
+	    A.broken);
 	A.broken[0] = '\0';
 	A.blocked_at = 0;	/* a new connection starts unblocked */
 	metrics_blocked(0);
@@ -297,11 +345,11 @@ lost(void)
 	A.gen++;
 	/* Not started yet: the broker will deliver them again. */
 	TAILQ_FOREACH_SAFE(d, &A.waiting, entry, t) {
-		TAILQ_REMOVE(&A.waiting, d, entry);
+		dtake(d);
 		delivery_free(d);
 	}
 	TAILQ_FOREACH_SAFE(d, &A.held, entry, t) {
-		TAILQ_REMOVE(&A.held, d, entry);
+		dtake(d);
 		delivery_free(d);
 	}
 	/* Sent but unconfirmed: send again after the reconnect. */
@@ -320,7 +368,8 @@ lost(void)
 		if (A.backoff > BACKOFF_MAX)
 			A.backoff = BACKOFF_MAX;
 	}
-	if (A.stopping == 0 || A.nrunning || !TAILQ_EMPTY(&A.publishing))
+	if (A.stopping == STOP_NONE || A.nrunning ||
+	    !TAILQ_EMPTY(&A.publishing))
 		ev_timer_at(&A.reconnect, now_ms() + delay);
 }
 
@@ -382,7 +431,7 @@ on_connected(int fd, int revents, void *arg)
 		delay = A.backoff - (int64_t)arc4random_uniform(
 		    (uint32_t)(A.backoff / 4 + 1));
 		log_warn(NULL, "%s; retrying in %.1f s", err, delay / 1000.0);
-		if (!A.stopping)
+		if (A.stopping == STOP_NONE)
 			status_set(ST_RECONNECTING, err);
 		ev_timer_at(&A.reconnect, now_ms() + delay);
 		return;
@@ -397,9 +446,9 @@ on_connected(int fd, int revents, void *arg)
 		fail("cannot watch the broker connection");
 		return;
 	}
-	if (A.stopping && broker_cancel(A.b) == -1)
+	if (A.stopping != STOP_NONE && broker_cancel(A.b) == -1)
 		fail("cancelling the consumer failed");
-	if (!A.stopping)
+	if (A.stopping == STOP_NONE)
 		status_set(ST_CONSUMING, NULL);
 	publish_pending();
 }
@@ -434,8 +483,7 @@ to_publish(struct delivery *d)
 {
 	if (d->journaled)
 		unclaim(d);
-	d->state = D_PUBLISHING;
-	TAILQ_INSERT_TAIL(&A.publishing, d, entry);
+	dput(d, D_PUBLISHING, 0);
 	if (can_publish())
 		publish_one(d);
 }
@@ -471,11 +519,9 @@ static int journal_answer(struct delivery *);
  * later.  Said once for each such spell.
  */
 static void
-defer(struct delivery *d, struct request *req)
+defer(struct delivery *d)
 {
-	d->req = *req;
-	memset(req, 0, sizeof(*req));
-	if (A.stopping || d->gen != A.gen) {
+	if (A.stopping != STOP_NONE || d->gen != A.gen) {
 		/*
 		 * Its connection is gone (the broker delivers it again, and
 		 * that redelivery is in hand already) or we are stopping.
@@ -494,8 +540,7 @@ defer(struct delivery *d, struct request *req)
 		    d->deferred_at));
 		d->req.deferrable = 0;
 	}
-	d->state = D_WAITING;
-	TAILQ_INSERT_HEAD(&A.waiting, d, entry);
+	dput(d, D_WAITING, 1);
 	metrics_deferred();
 	if (A.deferred++ == 0)
 		log_rated(LL_WARN, &d->log, NULL, "cannot start a hook for "
@@ -590,16 +635,15 @@ on_jprobe(void *arg)
 }
 
 static void
-on_job_done(struct request *req, const struct reply *r, void *arg)
+on_job_done(const struct reply *r, void *arg)
 {
 	struct delivery	*d = arg;
 	jv		 s;
 
-	TAILQ_REMOVE(&A.running, d, entry);
-	A.nrunning--;
+	dtake(d);
 	if (r->deferred && !d->abandon) {
 		unclaim(d);
-		defer(d, req);
+		defer(d);
 		return;
 	}
 	undefer();
@@ -628,8 +672,8 @@ on_job_done(struct request *req, const struct reply *r, void *arg)
 	d->rtype = r->type;
 	d->counted = r->counted;
 	/* A kind not in the table is answered the same without a hook. */
-	if (A.conf->state_dir && d->kind && kind_lookup(d->kind)) {
-		if (journal_put(d->corr.bytes, d->corr.len, d->kind, d->rtype,
+	if (A.conf->state_dir && d->req.kind && kind_lookup(d->req.kind)) {
+		if (journal_put(d->corr.bytes, d->corr.len, d->req.kind, d->rtype,
 		    d->out, d->outlen) == -1)
 			journal_down(d, strerror(errno));
 		else
@@ -657,7 +701,7 @@ on_confirm(void *arg, uint64_t tag, int multiple, int ok)
 			ev_timer_at(&A.republish, now_ms() + RENACK_MS);
 			continue;
 		}
-		TAILQ_REMOVE(&A.publishing, d, entry);
+		dtake(d);
 		if (d->journaled)
 			journal_confirmed(d->corr.bytes, d->corr.len);
 		if (d->gen == A.gen) {
@@ -695,7 +739,7 @@ on_returned(void *arg, const amqp_basic_properties_t *p, const char *why)
 			    bytes_eq(d->corr, p->correlation_id)) {
 				d->unroutable = 1;
 				if (d->counted >= 0)
-					metrics_unroutable(d->kind, d->counted);
+					metrics_unroutable(d->req.kind, d->counted);
 				break;
 			}
 }
@@ -735,17 +779,16 @@ schedule(void)
 {
 	struct delivery	*d;
 
-	while (A.stopping == 0 && A.nrunning < A.limit && A.jdown_at == 0 &&
-	    (d = TAILQ_FIRST(&A.waiting)) != NULL) {
-		TAILQ_REMOVE(&A.waiting, d, entry);
+	while (A.stopping == STOP_NONE && A.nrunning < A.limit &&
+	    A.jdown_at == 0 && (d = TAILQ_FIRST(&A.waiting)) != NULL) {
+		dtake(d);
 		if (A.conf->state_dir && !d->claimed) {
 			if (journal_claim(d->corr.bytes, d->corr.len) ==
 			    CLAIM_HELD) {
 				log_info(&d->log, "another agent runs this "
 				    "request's hook (its claim in the "
 				    "journal); waiting for its reply");
-				d->state = D_HELD;
-				TAILQ_INSERT_TAIL(&A.held, d, entry);
+				dput(d, D_HELD, 0);
 				continue;
 			}
 			d->claimed = 1;
@@ -756,14 +799,10 @@ schedule(void)
 			if (d->req.redelivered && journal_answer(d))
 				continue;
 		}
-		d->state = D_RUNNING;
-		TAILQ_INSERT_TAIL(&A.running, d, entry);
-		A.nrunning++;
+		dput(d, D_RUNNING, 0);
 		if (job_start(A.conf, &d->req, on_job_done, d) == NULL) {
 			log_error(&d->log, "cannot start the request: %s; it "
 			    "goes back to the queue", strerror(errno));
-			TAILQ_REMOVE(&A.running, d, entry);
-			A.nrunning--;
 			if (usable() && d->gen == A.gen)
 				broker_reject(A.b, d->tag, 1);
 			delivery_free(d);
@@ -808,8 +847,8 @@ journal_answer(struct delivery *d)
 	size_t		 len = 0;
 	int		 confirmed = 0;
 
-	if (d->kind == NULL || !journal_get(d->corr.bytes, d->corr.len,
-	    d->kind, &type, &body, &len, &confirmed))
+	if (d->req.kind == NULL || !journal_get(d->corr.bytes, d->corr.len,
+	    d->req.kind, &type, &body, &len, &confirmed))
 		return 0;
 	if (confirmed) {
 		log_info(&d->log, "redelivered request's reply was confirmed "
@@ -845,26 +884,38 @@ touch_claims(struct dlist *list)
 			journal_claim_touch(d->corr.bytes, d->corr.len);
 }
 
+static int
+count(const struct dlist *list)
+{
+	const struct delivery	*d;
+	int			 n = 0;
+
+	TAILQ_FOREACH(d, list, entry)
+		n++;
+	return n;
+}
+
 static void
 on_claims(void *arg)
 {
-	struct delivery	*d, *t;
+	struct delivery	*d;
 	static int	 round;
+	int		 n;
 
 	(void)arg;
-	TAILQ_FOREACH_SAFE(d, &A.held, entry, t) {
-		TAILQ_REMOVE(&A.held, d, entry);
+	/* Each once: one still held goes back to the tail, behind the rest. */
+	for (n = count(&A.held); n > 0 && (d = TAILQ_FIRST(&A.held)); n--) {
+		dtake(d);
 		if (journal_answer(d))
 			continue;
 		if (journal_claim(d->corr.bytes, d->corr.len) == CLAIM_HELD) {
-			TAILQ_INSERT_TAIL(&A.held, d, entry);
+			dput(d, D_HELD, 0);
 			continue;
 		}
 		d->claimed = 1;
 		log_info(&d->log, "the other agent's claim lapsed without a "
 		    "reply; running the hook here");
-		d->state = D_WAITING;
-		TAILQ_INSERT_HEAD(&A.waiting, d, entry);
+		dput(d, D_WAITING, 1);
 	}
 	/*
 	 * Every claim we hold stays fresh: of requests running, of those
@@ -880,6 +931,55 @@ on_claims(void *arg)
 	ev_timer_at(&A.claims, now_ms() + CLAIMS_MS);
 }
 
+/*
+ * The delivery of a request, with the request as it came: every copy of
+ * its bytes is made here, once.  NULL if out of memory.
+ */
+static struct delivery *
+delivery_new(const amqp_envelope_t *e, int oversize)
+{
+	const amqp_basic_properties_t	*p = &e->message.properties;
+	struct delivery			*d;
+	struct request			*r;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	r = &d->req;
+	d->tag = e->delivery_tag;
+	d->counted = -1;	/* until a job counts its reply */
+	d->gen = A.gen;
+	r->redelivered = e->redelivered;
+	r->oversize = oversize;
+	r->deferrable = 1;
+	r->corr_len = p->correlation_id.len;
+	r->corr = malloc(r->corr_len + 1);
+	r->body_len = e->message.body.len;
+	r->body = malloc(r->body_len + 1);
+	if ((p->_flags & AMQP_BASIC_REPLY_TO_FLAG) && p->reply_to.len &&
+	    (d->reply_to = amqp_bytes_malloc_dup(p->reply_to)).bytes == NULL)
+		goto fail;
+	if (r->corr == NULL || r->body == NULL)
+		goto fail;
+	memcpy(r->corr, p->correlation_id.bytes, r->corr_len);
+	r->corr[r->corr_len] = '\0';
+	if (r->body_len)	/* an empty body may have no buffer at all */
+		memcpy(r->body, e->message.body.bytes, r->body_len);
+	r->body[r->body_len] = '\0';
+	if ((p->_flags & AMQP_BASIC_TYPE_FLAG) && p->type.len &&
+	    memchr(p->type.bytes, '\0', p->type.len) == NULL &&
+	    (r->kind = strndup(p->type.bytes, p->type.len)) == NULL)
+		goto fail;
+	d->corr.bytes = r->corr;
+	d->corr.len = r->corr_len;
+	/* A correlation id with a NUL inside is answered, not trusted. */
+	d->log.corr = request_corr_text(r);
+	d->log.kind = r->kind;
+	return d;
+fail:
+	delivery_free(d);
+	return NULL;
+}
+
 static void
 on_deliver(void *arg, const amqp_envelope_t *e, int oversize)
 {
@@ -888,7 +988,7 @@ on_deliver(void *arg, const amqp_envelope_t *e, int oversize)
 	struct logctx			 lc = { NULL, NULL };
 
 	(void)arg;
-	if (A.stopping) {
+	if (A.stopping != STOP_NONE) {
 		/* Arrived before the broker saw our cancel: for another agent. */
 		broker_reject(A.b, e->delivery_tag, 1);
 		return;
@@ -913,49 +1013,16 @@ on_deliver(void *arg, const amqp_envelope_t *e, int oversize)
 			return;
 		}
 	}
-	if ((d = calloc(1, sizeof(*d))) == NULL)
+	if ((d = delivery_new(e, oversize)) == NULL)
 		goto nomem;
-	d->tag = e->delivery_tag;
-	d->counted = -1;	/* until a job counts its reply */
-	d->gen = A.gen;
-	d->corr = amqp_bytes_malloc_dup(p->correlation_id);
-	if (p->_flags & AMQP_BASIC_REPLY_TO_FLAG && p->reply_to.len)
-		d->reply_to = amqp_bytes_malloc_dup(p->reply_to);
-	d->req.redelivered = e->redelivered;
-	d->req.oversize = oversize;
-	d->req.deferrable = 1;
-	d->req.corr = bytes_str(p->correlation_id);
-	if ((p->_flags & AMQP_BASIC_TYPE_FLAG) && p->type.len &&
-	    memchr(p->type.bytes, '\0', p->type.len) == NULL)
-		d->req.kind = bytes_str(p->type);
-	d->req.body_len = e->message.body.len;
-	d->req.body = malloc(d->req.body_len + 1);
-	if (d->corr.bytes == NULL || d->req.corr == NULL ||
-	    d->req.body == NULL)
-		goto nomem;
-	if (d->req.body_len)	/* an empty body may have no buffer at all */
-		memcpy(d->req.body, e->message.body.bytes, d->req.body_len);
-	d->req.body[d->req.body_len] = '\0';
-	/* A correlation id with a NUL inside is answered, not trusted. */
-	if (memchr(p->correlation_id.bytes, '\0', p->correlation_id.len)) {
-		free(d->req.corr);
-		d->req.corr = strdup("");
-	}
-	d->lcorr = d->req.corr ? strdup(d->req.corr) : NULL;
-	d->kind = d->req.kind ? strdup(d->req.kind) : NULL;
-	d->log.corr = d->lcorr;
-	d->log.kind = d->kind;
 	if (e->redelivered && A.conf->state_dir && journal_answer(d))
 		return;
-	d->state = D_WAITING;
-	TAILQ_INSERT_TAIL(&A.waiting, d, entry);
+	dput(d, D_WAITING, 0);
 	schedule();
 	return;
 nomem:
 	log_error(NULL, "out of memory taking a request; it goes back to the "
 	    "queue");
-	if (d)
-		delivery_free(d);
 	broker_reject(A.b, e->delivery_tag, 1);
 }
 
@@ -966,9 +1033,9 @@ force_stop(void)
 {
 	struct delivery	*d;
 
-	if (A.stopping == 2)
+	if (A.stopping == STOP_FORCE)
 		return;
-	A.stopping = 2;
+	A.stopping = STOP_FORCE;
 	log_warn(NULL, "stopping now: terminating %d running hook(s); their "
 	    "requests go back to the queue", A.nrunning);
 	TAILQ_FOREACH(d, &A.running, entry)
@@ -997,24 +1064,24 @@ on_signal(int sig, void *arg)
 			log_error(NULL, "reopening the log: %s", why);
 		return;
 	}
-	if (A.stopping) {
+	if (A.stopping != STOP_NONE) {
 		force_stop();
 		return;
 	}
-	A.stopping = 1;
+	A.stopping = STOP_DRAIN;
 	status_set(ST_STOPPING, NULL);
 	log_info(NULL, "%s: stopping; waiting for %d running hook(s)",
 	    strsignal(sig), A.nrunning);
 	if (usable() && broker_cancel(A.b) == -1)
 		fail("cancelling the consumer failed");
 	TAILQ_FOREACH_SAFE(d, &A.waiting, entry, t) {
-		TAILQ_REMOVE(&A.waiting, d, entry);
+		dtake(d);
 		if (usable() && d->gen == A.gen)
 			broker_reject(A.b, d->tag, 1);
 		delivery_free(d);
 	}
 	TAILQ_FOREACH_SAFE(d, &A.held, entry, t) {
-		TAILQ_REMOVE(&A.held, d, entry);
+		dtake(d);
 		if (usable() && d->gen == A.gen)
 			broker_reject(A.b, d->tag, 1);
 		delivery_free(d);
@@ -1058,8 +1125,8 @@ on_sweep(void *arg)
 static int
 drained(void)
 {
-	return A.stopping && A.nrunning == 0 && jobs_active() == 0 &&
-	    (TAILQ_EMPTY(&A.publishing) || A.stopping == 2);
+	return A.stopping != STOP_NONE && A.nrunning == 0 &&
+	    (TAILQ_EMPTY(&A.publishing) || A.stopping == STOP_FORCE);
 }
 
 int
@@ -1157,11 +1224,11 @@ agent_run(const struct conf *c, int state_fd)
 		A.connecting = NULL;
 	}
 	log_rated_end();
-	if (A.stopping)
+	if (A.stopping != STOP_NONE)
 		log_info(NULL, "stopped");
 	while (!TAILQ_EMPTY(&A.publishing)) {
 		struct delivery *d = TAILQ_FIRST(&A.publishing);
-		TAILQ_REMOVE(&A.publishing, d, entry);
+		dtake(d);
 		delivery_free(d);
 	}
 	while (!TAILQ_EMPTY(&A.answered)) {

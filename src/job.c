@@ -27,9 +27,21 @@
 
 #define NJOBENV		9
 
+/*
+ * What the job's timer is for, and whether a hook runs: the states of a
+ * job between job_start() and done.
+ */
+enum jstate {
+	J_CHECKING,		/* job_start(): no hook, no timer yet */
+	J_RUNNING,		/* its hook runs */
+	J_RETRY_WAIT,		/* after exit 75, until the timer */
+	J_REPLYING		/* reply ready, delivered by the timer */
+};
+
 struct job {
 	const struct conf	*conf;
-	struct request		 req;
+	const struct request	*req;		/* the caller's */
+	enum jstate		 state;
 	const struct kind	*kind;
 	struct request_info	 info;		/* from the body */
 	struct logctx		 log;
@@ -39,16 +51,14 @@ struct job {
 	struct hook		*hook;
 	char			*envstr[NJOBENV];
 	char			**envp;
-	struct ev_timer		 timer;	/* retry delay, or deferred reply */
+	struct ev_timer		 timer;	/* J_RETRY_WAIT or J_REPLYING */
 	struct reply		 reply;
-	int			 replied;
 	job_done_fn		*done;
 	void			*arg;
 	struct job		*next;
 };
 
 static struct job	*jobs;
-static int		 njobs;
 
 static void	 job_run(struct job *);
 
@@ -61,16 +71,12 @@ job_free(struct job *j)
 	for (pp = &jobs; *pp; pp = &(*pp)->next)
 		if (*pp == j) {
 			*pp = j->next;
-			njobs--;
 			break;
 		}
 	ev_timer_stop(&j->timer);
 	for (i = 0; i < NJOBENV; i++)
 		free(j->envstr[i]);
 	free(j->envp);
-	free(j->req.kind);
-	free(j->req.corr);
-	free(j->req.body);
 	request_info_free(&j->info);
 	reply_free(&j->reply);
 	free(j);
@@ -80,15 +86,15 @@ static void
 job_finish(struct job *j)
 {
 	if (j->reply.deferred) {
-		j->done(&j->req, &j->reply, j->arg);
+		j->done(&j->reply, j->arg);
 		job_free(j);
 		return;
 	}
 	log_info(&j->log, "reply %s%s%s after %lld ms", j->reply.type,
 	    j->reply.error ? " " : "", j->reply.error ? j->reply.etype : "",
 	    (long long)(now_ms() - j->started));
-	j->reply.counted = metrics_reply(j->req.kind, &j->reply);
-	j->done(&j->req, &j->reply, j->arg);
+	j->reply.counted = metrics_reply(j->req->kind, &j->reply);
+	j->done(&j->reply, j->arg);
 	job_free(j);
 }
 
@@ -97,7 +103,7 @@ job_on_timer(void *arg)
 {
 	struct job	*j = arg;
 
-	if (j->replied)
+	if (j->state == J_REPLYING)
 		job_finish(j);
 	else
 		job_run(j);
@@ -107,14 +113,14 @@ job_on_timer(void *arg)
 static void
 job_reply(struct job *j)
 {
-	j->replied = 1;
+	j->state = J_REPLYING;
 	ev_timer_at(&j->timer, now_ms());
 }
 
 static void
 job_error(struct job *j, enum err type, const char *message)
 {
-	reply_error(&j->reply, type, message, j->req.corr);
+	reply_error(&j->reply, type, message, j->req->corr);
 	job_reply(j);
 }
 
@@ -140,10 +146,10 @@ job_env(struct job *j, time_t deadline)
 	}
 #define ENV(...) do { if (asprintf(&j->envstr[n++], __VA_ARGS__) == -1) { \
 	j->envstr[n - 1] = NULL; rc = -1; } } while (0)
-	ENV("HCA_MESSAGE_TYPE=%s", j->req.kind);
-	ENV("HCA_CORRELATION_ID=%s", j->req.corr);
+	ENV("HCA_MESSAGE_TYPE=%s", j->req->kind);
+	ENV("HCA_CORRELATION_ID=%s", j->req->corr);
 	ENV("HCA_SERVICE=%s", c->service);
-	ENV("HCA_REDELIVERED=%d", j->req.redelivered ? 1 : 0);
+	ENV("HCA_REDELIVERED=%d", j->req->redelivered ? 1 : 0);
 	ENV("HCA_ATTEMPT=%d", j->attempt);
 	ENV("HCA_DEADLINE=%lld", (long long)deadline);
 	if (j->info.rtype)
@@ -171,7 +177,7 @@ job_env(struct job *j, time_t deadline)
 static int
 shortage(const struct job *j, int e)
 {
-	return j->req.deferrable &&
+	return j->req->deferrable &&
 	    (e == EMFILE || e == ENFILE || e == EAGAIN || e == ENOMEM);
 }
 
@@ -194,11 +200,12 @@ job_on_hook(const struct hook_result *r, void *arg)
 	enum loglevel	 lv;
 
 	j->hook = NULL;
+	j->state = J_CHECKING;
 	if (r->end == HOOK_EXECFAIL && shortage(j, r->code)) {
 		job_defer(j, r->code);
 		return;
 	}
-	metrics_hook(j->req.kind, r);
+	metrics_hook(j->req->kind, r);
 	o = hook_outcome(r);
 	lv = outcome_table[o].level;
 	switch (o) {
@@ -241,11 +248,12 @@ job_on_hook(const struct hook_result *r, void *arg)
 		    "%d in %lld ms", j->attempt + 1, j->conf->retries + 1,
 		    (long long)delay);
 		j->attempt++;
-		metrics_retry(j->req.kind);
+		metrics_retry(j->req->kind);
+		j->state = J_RETRY_WAIT;
 		ev_timer_at(&j->timer, now_ms() + delay);
 		return;
 	}
-	result_map(j->kind, r, j->req.corr, &j->log, &j->reply);
+	result_map(j->kind, r, j->req->corr, &j->log, &j->reply);
 	/*
 	 * Already in the loop (not in job_start()): reply now, not a round
 	 * later; the next request's hook starts that much sooner.
@@ -269,8 +277,8 @@ job_run(struct job *j)
 	s.path = j->path;
 	s.dir = j->conf->hooks_dir;
 	s.envp = j->envp;
-	s.in = j->req.body;
-	s.in_len = j->req.body_len;
+	s.in = j->req->body;
+	s.in_len = j->req->body_len;
 	s.timeout_ms = timeout;
 	s.grace_ms = j->conf->hook_grace_ms;
 	s.max_output = j->conf->max_output;
@@ -278,7 +286,9 @@ job_run(struct job *j)
 	s.nofile = j->conf->hook_nofile_set ? &j->conf->hook_nofile : NULL;
 	s.log = j->log;
 	log_info(&j->log, "running %s (attempt %d)", j->path, j->attempt);
-	if ((j->hook = hook_start(&s, job_on_hook, j)) == NULL) {
+	if ((j->hook = hook_start(&s, job_on_hook, j)) != NULL)
+		j->state = J_RUNNING;
+	else {
 		if (shortage(j, errno)) {
 			job_defer(j, errno);
 			return;
@@ -295,39 +305,39 @@ job_begin(struct job *j)
 	const char	*why;
 	char		 msg[256];
 
-	if (j->req.corr == NULL || !request_corr_ok(j->req.corr)) {
+	if (j->req->corr == NULL || !request_corr_ok(j->req->corr, j->req->corr_len)) {
 		j->log.corr = NULL;
 		job_invalid(j, "The request's correlation id is missing or "
 		    "not printable text.");
 		return;
 	}
-	if (j->req.kind == NULL ||
-	    !name_valid(j->req.kind, strlen(j->req.kind))) {
+	if (j->req->kind == NULL ||
+	    !name_valid(j->req->kind, strlen(j->req->kind))) {
 		j->log.kind = NULL;
 		job_invalid(j, "The request's message type is missing or not "
 		    "a valid name.");
 		return;
 	}
-	log_info(&j->log, "request received, %zu bytes%s", j->req.body_len,
-	    j->req.redelivered ? ", redelivered" : "");
-	if ((j->kind = kind_lookup(j->req.kind)) == NULL) {
+	log_info(&j->log, "request received, %zu bytes%s", j->req->body_len,
+	    j->req->redelivered ? ", redelivered" : "");
+	if ((j->kind = kind_lookup(j->req->kind)) == NULL) {
 		log_warn(&j->log, "unsupported message type");
 		snprintf(msg, sizeof(msg), "This service does not handle %s "
-		    "requests.", j->req.kind);
+		    "requests.", j->req->kind);
 		job_error(j, ERR_UNSUPPORTED_MESSAGE, msg);
 		return;
 	}
-	if (j->req.oversize) {
+	if (j->req->oversize) {
 		job_invalid(j, REQUEST_TOO_LARGE);
 		return;
 	}
-	if ((why = request_parse(j->req.body, j->req.body_len,
+	if ((why = request_parse(j->req->body, j->req->body_len,
 	    j->conf->max_message, j->kind->empty_ok,
 	    &j->info)) != NULL) {
 		job_invalid(j, why);
 		return;
 	}
-	switch (hook_resolve(j->conf->hooks_dir, j->req.kind, j->info.rtype,
+	switch (hook_resolve(j->conf->hooks_dir, j->req->kind, j->info.rtype,
 	    j->path, sizeof(j->path), &j->log)) {
 	case HOOK_FOUND:
 		job_run(j);
@@ -348,15 +358,15 @@ job_begin(struct job *j)
 		    "resource type %s.", j->info.rtype);
 		job_error(j, ERR_UNSUPPORTED_RESOURCE_TYPE, msg);
 	} else {
-		log_warn(&j->log, "no hook for %s", j->req.kind);
+		log_warn(&j->log, "no hook for %s", j->req->kind);
 		snprintf(msg, sizeof(msg), "This service does not handle %s "
-		    "requests.", j->req.kind);
+		    "requests.", j->req->kind);
 		job_error(j, ERR_UNSUPPORTED_MESSAGE, msg);
 	}
 }
 
 struct job *
-job_start(const struct conf *c, struct request *req, job_done_fn *done,
+job_start(const struct conf *c, const struct request *req, job_done_fn *done,
     void *arg)
 {
 	struct job	*j;
@@ -364,28 +374,21 @@ job_start(const struct conf *c, struct request *req, job_done_fn *done,
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return NULL;
 	j->conf = c;
-	j->req = *req;
-	memset(req, 0, sizeof(*req));
+	j->req = req;
+	j->state = J_CHECKING;
 	j->done = done;
 	j->arg = arg;
 	j->attempt = 1;
 	j->started = now_ms();
 	j->reply.body = jv_invalid();
-	j->log.corr = j->req.corr;
-	j->log.kind = j->req.kind;
+	j->log.corr = request_corr_text(req);
+	j->log.kind = req->kind;
 	ev_timer_init(&j->timer, job_on_timer, j);
-	metrics_request(j->req.kind);
+	metrics_request(j->req->kind);
 	j->next = jobs;
 	jobs = j;
-	njobs++;
 	job_begin(j);
 	return j;
-}
-
-int
-jobs_active(void)
-{
-	return njobs;
 }
 
 void
@@ -394,9 +397,9 @@ jobs_terminate(void)
 	struct job	*j;
 
 	for (j = jobs; j; j = j->next) {
-		if (j->hook)
+		if (j->state == J_RUNNING)
 			hook_terminate(j->hook);
-		else if (!j->replied) {
+		else if (j->state == J_RETRY_WAIT) {
 			/* Waiting to retry after exit 75: no more runs. */
 			log_warn(&j->log, "stopping: no more retries");
 			job_error(j, ERR_TEMPORARY_FAILURE, NULL);

@@ -17,21 +17,20 @@
 
 struct job;
 /*
- * Called once, from the loop, with the reply.  The job, the request and
- * the reply are freed when it returns.  A reply may be deferred instead
- * (reply.deferred, only for a deferrable request): a hook could not be
- * started for want of descriptors, processes or memory (EMFILE, ENFILE,
- * EAGAIN, ENOMEM); the callback may then take the request back (move its
- * strings out, leaving NULL) to start it again later.
+ * Called once, from the loop, with the reply; the job and the reply are
+ * freed when it returns.  A reply may be deferred instead (reply.deferred,
+ * only for a deferrable request): a hook could not be started for want of
+ * descriptors, processes or memory (EMFILE, ENFILE, EAGAIN, ENOMEM); the
+ * caller may start the request again later.
  */
-typedef void	 job_done_fn(struct request *, const struct reply *,
-		    void *arg);
+typedef void	 job_done_fn(const struct reply *, void *arg);
 
-/* Takes the request's strings over (they are freed with the job). */
-struct job	*job_start(const struct conf *, struct request *,
+/*
+ * The request is lent: it belongs to the caller, and must stay as it is
+ * until done is called.
+ */
+struct job	*job_start(const struct conf *, const struct request *,
 		    job_done_fn *, void *);
-/* Hooks started by jobs still running, or jobs waiting to retry. */
-int		 jobs_active(void);
 /* Terminate every running hook (shutdown); their jobs still reply. */
 void		 jobs_terminate(void);
 

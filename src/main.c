@@ -99,6 +99,7 @@ struct offline {
 	int		 status;
 	int		 sig;		/* interrupted by this signal */
 	const char	*health;	/* --health: what the status file said */
+	struct request	 req;		/* lent to the job */
 };
 
 /* Ctrl-C: stop the hook (it is in its own session, so the terminal's
@@ -141,9 +142,10 @@ health_done(struct offline *o, const struct reply *r)
 }
 
 static void
-offline_done(struct request *req, const struct reply *r, void *arg)
+offline_done(const struct reply *r, void *arg)
 {
 	struct offline	*o = arg;
+	const char	*corr = o->req.corr;
 	jv		 line;
 
 	o->done = 1;
@@ -156,7 +158,7 @@ offline_done(struct request *req, const struct reply *r, void *arg)
 		return;
 	}
 	line = JV_OBJECT(jv_string("type"), jv_string(r->type),
-	    jv_string("correlation_id"), jv_string(req->corr ? req->corr : ""),
+	    jv_string("correlation_id"), jv_string(corr ? corr : ""),
 	    jv_string("payload"), jv_copy(r->body));
 	line = jv_dump_string(line, 0);
 	printf("%s\n", jv_string_value(line));
@@ -192,25 +194,26 @@ read_body(struct request *req, size_t limit)
 static int
 offline(const struct conf *c, const char *health)
 {
-	struct request	 req;
-	struct offline	 o = { 0, 2, 0, health };
+	struct offline	 o = { 0, 2, 0, health, { 0 } };
+	struct request	*req = &o.req;
 
-	memset(&req, 0, sizeof(req));
-	if ((req.kind = strdup(c->offline_kind)) == NULL ||
-	    (req.corr = c->offline_corr ? strdup(c->offline_corr) :
+	if ((req->corr = c->offline_corr ? strdup(c->offline_corr) :
 	    new_uuid()) == NULL) {
 		fatalx("out of memory");
 	}
+	req->corr_len = strlen(req->corr);
 	if (c->health)
-		req.body = strdup("");	/* PingV1 takes an empty body */
-	if (c->health ? req.body == NULL :
-	    read_body(&req, c->max_message) == -1) {
+		req->body = strdup("");	/* PingV1 takes an empty body */
+	if (c->health ? req->body == NULL :
+	    read_body(req, c->max_message) == -1) {
 		fatal("reading the request from stdin");
 	}
+	if ((req->kind = strdup(c->offline_kind)) == NULL)
+		fatalx("out of memory");
 	ev_signal(SIGINT, offline_signal, &o);
 	ev_signal(SIGTERM, offline_signal, &o);
 	ev_signal(SIGHUP, offline_signal, &o);
-	if (job_start(c, &req, offline_done, &o) == NULL) {
+	if (job_start(c, req, offline_done, &o) == NULL) {
 		fatal("starting the request");
 	}
 	while (!o.done)
@@ -218,6 +221,7 @@ offline(const struct conf *c, const char *health)
 			log_error(NULL, "event loop: %s", strerror(errno));
 			return 2;
 		}
+	request_free(req);
 	return o.status;
 }
 

@@ -101,9 +101,24 @@ request_info_free(struct request_info *ri)
 }
 
 int
-request_corr_ok(const char *s)
+request_corr_ok(const char *s, size_t len)
 {
-	size_t	 n = strlen(s);
+	return len > 0 && len <= 255 && strlen(s) == len && text_plain(s, len);
+}
 
-	return n > 0 && n <= 255 && text_plain(s, n);
+const char *
+request_corr_text(const struct request *r)
+{
+	if (r->corr == NULL)
+		return NULL;
+	return strlen(r->corr) == r->corr_len ? r->corr : "";
+}
+
+void
+request_free(struct request *r)
+{
+	free(r->kind);
+	free(r->corr);
+	free(r->body);
+	memset(r, 0, sizeof(*r));
 }

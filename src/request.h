@@ -9,9 +9,15 @@
 
 #define REQUEST_TOO_LARGE "The request is larger than this service accepts."
 
+/*
+ * A request, from its frame to its ack: built by whoever received it (the
+ * agent's delivery, the offline mode) and lent to the job.
+ */
 struct request {
 	char	*kind;		/* AMQP type property; NULL if absent */
-	char	*corr;		/* correlation id; NULL if absent */
+	char	*corr;		/* correlation id, exactly as received (it
+				   may hold a NUL); NULL if absent */
+	size_t	 corr_len;
 	char	*body;
 	size_t	 body_len;
 	int	 oversize;	/* body over HCA_MAX_MESSAGE, not read */
@@ -35,6 +41,9 @@ const char	*request_parse(const char *, size_t, size_t max, int empty_ok,
 		    struct request_info *ri);
 void		 request_info_free(struct request_info *);
 /* 1 if the correlation id can be echoed into a message and a log. */
-int		 request_corr_ok(const char *);
+int		 request_corr_ok(const char *, size_t);
+/* The correlation id as text for the log: "" if it holds a NUL. */
+const char	*request_corr_text(const struct request *);
+void		 request_free(struct request *);
 
 #endif

@@ -38,6 +38,16 @@ requeue_redelivered() {
 	BLOCKER=
 }
 
+# The FNV-1a hash in the name of the claim file of correlation id $1.
+claim_hash() {
+	python3 -c '
+import sys
+h = 0xcbf29ce484222325
+for b in sys.argv[1].encode():
+    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+print("%016x" % h)' "$1"
+}
+
 @test "a reply is journaled durably before it is published" {
 	agent_start --declare --state-dir "$STATE"
 	portal -w 10 -i j-1 <<<'{"type":"X"}'
@@ -289,12 +299,7 @@ EOF2
 	agent_start --declare --state-dir "$STATE"
 	agent_stop
 	# The claim an agent left when it was killed while its hook ran.
-	hash=$(python3 -c '
-import sys
-h = 0xcbf29ce484222325
-for b in sys.argv[1].encode():
-    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
-print("%016x" % h)' gone-1)
+	hash=$(claim_hash gone-1)
 	printf 'hca-claim 1 %s/%s 999999999 1\n' "$(hostname)" "$(stat -L -c %i /proc/self/ns/pid)" > "$STATE/c-$hash.claim"
 	requeue_redelivered gone-1
 	agent_start --state-dir "$STATE"
@@ -303,4 +308,39 @@ print("%016x" % h)' gone-1)
 	run cat "$RUNS"
 	assert_output --regexp '^gone-1 1 '
 	assert [ ! -e "$STATE/c-$hash.claim" ]
+}
+
+@test "two agents, one state directory: requests held at once for another agent's claims do not stop the loop" {
+	local pids=
+	agent_start --declare --state-dir "$STATE"
+	# Claims of another agent, in a form this one cannot read: live while
+	# they are touched (the lease).
+	for c in held-1 held-2 held-3; do
+		echo "claimed by the test" >"$STATE/c-$(claim_hash "$c").claim"
+		"$HCA_PORTAL" -w 40 -i "$c" <<<'{"type":"X"}' >"$BATS_TEST_TMPDIR/reply-$c" 2>&1 &
+		pids+=" $!"
+	done
+	for c in held-1 held-2 held-3; do
+		wait_log "$AGENT_LOG" "corr=$c .*another agent runs this request.s hook" 10
+	done
+	# The held requests are looked at every second: a loop that went
+	# round them for ever answers nothing more.
+	sleep 2.5
+	touch "$STATE"/c-*.claim
+	portal -w 5 -i free-1 <<<'{"type":"X"}'
+	assert_success
+	run jq -r .payload.id <<<"$output"
+	assert_output id-free-1
+	run cat "$RUNS"
+	assert_output "free-1 0"
+	# Their claims go: each held request runs here, once.
+	rm "$STATE"/c-*.claim
+	wait $pids
+	for c in held-1 held-2 held-3; do
+		run jq -r .payload.id "$BATS_TEST_TMPDIR/reply-$c"
+		assert_output "id-$c"
+	done
+	run sort "$RUNS"
+	assert_output "$(printf 'free-1 0\nheld-1 0\nheld-2 0\nheld-3 0')"
+	assert grep -c "claim lapsed without a reply; running the hook here" "$AGENT_LOG"
 }
