@@ -19,9 +19,10 @@ ALL_CFLAGS = $(WARN) $(DEPCFLAGS) -DHCA_VERSION='"$(VERSION)"' $(CFLAGS)
 
 B	?= build
 EXEC_SRCS = src/util.c src/log.c src/ev.c src/conf.c src/kinds.c src/path.c \
-	    src/hook.c src/result.c src/request.c src/job.c src/broker.c src/agent.c \
-	    src/metrics.c src/journal.c src/proc.c src/status.c src/main.c
-PORTAL_SRCS = src/portal.c src/kinds.c src/util.c
+	    src/hook.c src/result.c src/request.c src/job.c src/client.c \
+	    src/broker.c src/agent.c src/metrics.c src/journal.c src/proc.c \
+	    src/status.c src/main.c
+PORTAL_SRCS = src/portal.c src/client.c src/kinds.c src/util.c
 EXEC_OBJS = $(EXEC_SRCS:src/%.c=$(B)/%.o)
 PORTAL_OBJS = $(PORTAL_SRCS:src/%.c=$(B)/%.o)
 

@@ -37,6 +37,7 @@
 #include "job.h"
 #include "ev.h"
 #include "journal.h"
+#include "client.h"
 #include "kinds.h"
 #include "log.h"
 #include "metrics.h"
@@ -462,7 +463,8 @@ publish_one(struct delivery *d)
 
 	rk = d->reply_to.len ? d->reply_to :
 	    amqp_cstring_bytes(A.conf->queue_out);
-	if (broker_publish(A.b, rk, d->corr, d->rtype, d->out, d->outlen,
+	if (broker_publish(A.b, rk, d->corr, &A.conf->type_from, d->rtype,
+	    d->out, d->outlen,
 	    &d->ptag) == -1) {
 		d->ptag = 0;
 		fail("publishing a reply failed");
@@ -654,7 +656,7 @@ on_job_done(const struct reply *r, void *arg)
 		schedule();
 		return;
 	}
-	s = jv_dump_string(jv_copy(r->body), 0);
+	s = jv_dump_string(reply_wire_body(r, &A.conf->type_from), 0);
 	d->outlen = (size_t)jv_string_length_bytes(jv_copy(s));
 	d->out = malloc(d->outlen + 1);
 	if (d->out)
@@ -941,6 +943,7 @@ delivery_new(const amqp_envelope_t *e, int oversize)
 	const amqp_basic_properties_t	*p = &e->message.properties;
 	struct delivery			*d;
 	struct request			*r;
+	int				 oom;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return NULL;
@@ -965,9 +968,11 @@ delivery_new(const amqp_envelope_t *e, int oversize)
 	if (r->body_len)	/* an empty body may have no buffer at all */
 		memcpy(r->body, e->message.body.bytes, r->body_len);
 	r->body[r->body_len] = '\0';
-	if ((p->_flags & AMQP_BASIC_TYPE_FLAG) && p->type.len &&
-	    memchr(p->type.bytes, '\0', p->type.len) == NULL &&
-	    (r->kind = strndup(p->type.bytes, p->type.len)) == NULL)
+	/* Where HCA_TYPE_FROM says: a property, a header or the body. */
+	r->kind = A.conf->type_from.where == TF_BODY ?
+	    request_body_kind(r->body, r->body_len, A.conf->type_from.name,
+	    &oom) : client_kind(p, &A.conf->type_from, &oom);
+	if (oom)
 		goto fail;
 	d->corr.bytes = r->corr;
 	d->corr.len = r->corr_len;

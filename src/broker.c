@@ -27,6 +27,7 @@
 #include <amqp_tcp_socket.h>
 
 #include "broker.h"
+#include "client.h"
 #include "log.h"
 #include "util.h"
 
@@ -722,19 +723,21 @@ broker_pump(struct broker *b, const struct broker_events *ev, int readable,
 
 int
 broker_publish(struct broker *b, amqp_bytes_t rk, amqp_bytes_t corr,
-    const char *type, const char *body, size_t len, uint64_t *tag)
+    const struct typefrom *tf, const char *type, const char *body, size_t len,
+    uint64_t *tag)
 {
 	amqp_basic_properties_t	 p;
+	amqp_table_entry_t	 h;
 	amqp_bytes_t		 data;
 
 	memset(&p, 0, sizeof(p));
 	p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG
-	    | AMQP_BASIC_CORRELATION_ID_FLAG | AMQP_BASIC_TYPE_FLAG |
-	    AMQP_BASIC_APP_ID_FLAG | AMQP_BASIC_TIMESTAMP_FLAG;
+	    | AMQP_BASIC_CORRELATION_ID_FLAG | AMQP_BASIC_APP_ID_FLAG |
+	    AMQP_BASIC_TIMESTAMP_FLAG;
 	p.content_type = amqp_cstring_bytes("application/json");
 	p.delivery_mode = AMQP_DELIVERY_PERSISTENT;
 	p.correlation_id = corr;
-	p.type = amqp_cstring_bytes(type);
+	client_set_kind(&p, tf, type, &h);
 	p.app_id = amqp_cstring_bytes("hca-exec");
 	p.timestamp = (uint64_t)time(NULL);
 	data.bytes = (void *)body;

@@ -69,10 +69,14 @@ int		 broker_buffered(const struct broker *);
  */
 int		 broker_pump(struct broker *, const struct broker_events *,
 		    int readable, char *err, size_t errlen);
-/* Publish a reply; *tag is its confirm tag.  -1 if the connection failed. */
+/*
+ * Publish a reply, its kind where tf says (the body carries it already for
+ * TF_BODY); *tag is its confirm tag.  -1 if the connection failed.
+ */
 int		 broker_publish(struct broker *, amqp_bytes_t routing_key,
-		    amqp_bytes_t corr, const char *type, const char *body,
-		    size_t len, uint64_t *tag);
+		    amqp_bytes_t corr, const struct typefrom *tf,
+		    const char *type, const char *body, size_t len,
+		    uint64_t *tag);
 int		 broker_ack(struct broker *, uint64_t delivery_tag);
 int		 broker_reject(struct broker *, uint64_t delivery_tag,
 		    int requeue);

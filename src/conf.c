@@ -119,6 +119,11 @@ static const struct opt opts[] = {
 	    INT64_C(365) * 86400000, "604800", "journal entries kept, s" },
 	{ "HCA_JOURNAL_MAX", "journal-max", 0, O_INT, F(journal_max), 1,
 	    10000000, "100000", "journal entries at most" },
+	{ "HCA_KINDS_FILE", "kinds-file", 0, O_STR, F(kinds_file), 0, 0,
+	    NULL, "more kinds, or kinds changed (hca-exec(8))" },
+	{ "HCA_TYPE_FROM", "type-from", 0, O_STR, F(type_from_s), 0, 0,
+	    "property", "where a kind travels: property, header:NAME, "
+	    "body:FIELD" },
 	{ "HCA_METRICS_FILE", "metrics-file", 0, O_STR, F(metrics_file), 0, 0,
 	    NULL, "Prometheus textfile to write" },
 	{ "HCA_METRICS_INTERVAL", "metrics-interval", 0, O_SECS,
@@ -155,6 +160,7 @@ usage(int code)
 {
 	FILE	*f = code ? stderr : stdout;
 	size_t	 i;
+	int	 wide;
 	char	 flag[40];
 
 	fprintf(f, "usage: hca-exec [options]                    run the agent\n"
@@ -166,9 +172,13 @@ usage(int code)
 		    opts[i].sname ? "-" : "", opts[i].sname ? opts[i].sname : ' ',
 		    opts[i].sname ? ", " : "  ", opts[i].lname,
 		    opts[i].type == O_FLAG ? "" : " X");
-		fprintf(f, "  %-24s %-22s %-6s %s\n", flag + (opts[i].sname ?
-		    0 : 1), opts[i].env ? opts[i].env : "",
-		    opts[i].def ? opts[i].def : "", opts[i].help);
+		/* A default too wide for its column goes after the text. */
+		wide = opts[i].def && strlen(opts[i].def) > 6;
+		fprintf(f, "  %-24s %-22s %-6s %s%s%s%s\n", flag +
+		    (opts[i].sname ? 0 : 1), opts[i].env ? opts[i].env : "",
+		    opts[i].def && !wide ? opts[i].def : "", opts[i].help,
+		    wide ? " (default " : "", wide ? opts[i].def : "",
+		    wide ? ")" : "");
 	}
 	fprintf(f, "  %-24s %-22s %-6s %s\n", "", "HCA_URL", "",
 	    "amqp[s]://USER:PASS@HOST[:PORT][/VHOST] (secret)");
@@ -562,6 +572,52 @@ take_url(struct conf *c)
 }
 
 /*
+ * HCA_KINDS_FILE and HCA_TYPE_FROM.  The kinds file says what is run, so it
+ * is opened as the hooks are: on a path that only root or the agent's user
+ * could have laid.
+ */
+static void
+set_wire(struct conf *c)
+{
+	char		 why[PATH_MAX + 300], path[PATH_MAX];
+	const char	*bad;
+	struct stat	 st;
+	FILE		*f;
+	int		 fd;
+
+	if (c->kinds_file) {
+		if (path_absolute(c->kinds_file, path, sizeof(path)) == -1)
+			fatal("HCA_KINDS_FILE=%s", c->kinds_file);
+		if ((fd = path_open(path, c->uid, O_RDONLY | O_NONBLOCK, NULL,
+		    why, sizeof(why))) == -1)
+			fatalx("HCA_KINDS_FILE=%s: %s", c->kinds_file, why);
+		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+			fatalx("HCA_KINDS_FILE=%s: not a regular file",
+			    c->kinds_file);
+		if ((st.st_uid != 0 && st.st_uid != c->uid) ||
+		    (st.st_mode & (S_IWGRP | S_IWOTH)))
+			fatalx("HCA_KINDS_FILE=%s: another user could change it: "
+			    "it must be owned by root or uid %u and writable by "
+			    "its owner only", c->kinds_file, (unsigned)c->uid);
+		if ((f = fdopen(fd, "r")) == NULL)
+			fatal("HCA_KINDS_FILE=%s", c->kinds_file);
+		if (kinds_read(f, c->kinds_file, why, sizeof(why)) == -1)
+			fatalx("HCA_KINDS_FILE: %s", why);
+		fclose(f);
+	}
+	if ((bad = typefrom_parse(c->type_from_s, &c->type_from)) != NULL ||
+	    (bad = typefrom_check(&c->type_from)) != NULL)
+		fatalx("HCA_TYPE_FROM=%s: %s", c->type_from_s, bad);
+	if (c->health || c->offline_kind == NULL)
+		return;
+	if (c->type_from.where == TF_BODY && strcmp(c->offline_kind, "-"))
+		fatalx("HCA_TYPE_FROM=%s: a request's kind is in its body; "
+		    "use --kind - to read it from there", c->type_from_s);
+	if (c->type_from.where != TF_BODY && strcmp(c->offline_kind, "-") == 0)
+		fatalx("--kind -: only with HCA_TYPE_FROM=body:FIELD");
+}
+
+/*
  * --health: the PingV1 hook run offline, as the HEALTHCHECK of old did,
  * after the status file's check; kept away from the daemon's log, metrics
  * and journal, quiet unless something is wrong, and quick.
@@ -665,6 +721,7 @@ conf_load(struct conf *c, int argc, char **argv)
 	if (c->health)
 		health_mode(c);
 	set_user(c);
+	set_wire(c);
 	check_dir("HCA_HOOKS_DIR", c->hooks_dir);
 	if ((p = realpath(c->hooks_dir, NULL)) == NULL)
 		fatal("HCA_HOOKS_DIR=%s", c->hooks_dir);

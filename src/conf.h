@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kinds.h"
+
 struct conf {
 	/* Hooks */
 	char		*hooks_dir;	/* absolute */
@@ -46,6 +48,11 @@ struct conf {
 	int64_t		 journal_ttl_ms;
 	int		 journal_max;
 
+	/* The wire (hca-exec(8), FOLLOWING A DIFFERENT PORTAL) */
+	char		*kinds_file;	/* HCA_KINDS_FILE, read at start */
+	char		*type_from_s;	/* HCA_TYPE_FROM's text */
+	struct typefrom	 type_from;	/* its meaning (name: in the text) */
+
 	/* Metrics */
 	char		*metrics_file;
 	int64_t		 metrics_interval_ms;
@@ -62,7 +69,7 @@ struct conf {
 
 	int		 show_version;	/* -V: nothing else is loaded */
 
-	/* Offline dispatch (-n) */
+	/* Offline dispatch (-n; "-": the body's, for body:FIELD) */
 	char		*offline_kind;
 	char		*offline_corr;
 };

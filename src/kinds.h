@@ -8,6 +8,7 @@
 #ifndef HCA_KINDS_H
 #define HCA_KINDS_H
 
+#include <stdio.h>
 #include <stddef.h>
 
 #include "log.h"
@@ -26,16 +27,43 @@ struct kind {
 
 /*
  * The rows, in order: PingV1 first (the health check sends it), then
- * ResourceAllocateV1 (what hca-portal sends unless told).
+ * ResourceAllocateV1 (what hca-portal sends unless told), then the rest of
+ * the built-in ones, then the kinds that HCA_KINDS_FILE adds.  A line of
+ * that file for a kind already there replaces its row in place.
  */
-#define NKINDS		4
-extern const struct kind	 kind_table[NKINDS];
+#define KINDS_MAX	32
+extern struct kind	 kind_table[KINDS_MAX];
+extern size_t		 nkinds;
 #define KIND_PING	(&kind_table[0])
 #define KIND_ALLOCATE	(&kind_table[1])
 
 const struct kind	*kind_lookup(const char *);
-/* The row of a kind, or NKINDS (counted as "other"). */
+/* The row of a kind, or KINDS_MAX (counted as "other"). */
 size_t			 kind_index(const char *);
+
+/*
+ * Read a kinds file (hca-exec(8), FOLLOWING A DIFFERENT PORTAL) into the
+ * table; name is the file's name for the messages.  0, or -1 with why
+ * naming the file and the line.
+ */
+int	 kinds_read(FILE *, const char *name, char *why, size_t whylen);
+
+/* Where a message's kind travels (HCA_TYPE_FROM). */
+enum tf_where {
+	TF_PROPERTY,		/* the AMQP type property */
+	TF_HEADER,		/* a string header, name */
+	TF_BODY			/* a top-level string field of the body */
+};
+
+struct typefrom {
+	enum tf_where	 where;
+	const char	*name;		/* of the header or the field */
+};
+
+/* Parse HCA_TYPE_FROM's value: NULL, or a sentence saying what is wrong. */
+const char	*typefrom_parse(const char *, struct typefrom *);
+/* NULL if the body field tf names cannot clash with a body's own fields. */
+const char	*typefrom_check(const struct typefrom *);
 
 #define ERROR_REPLY	"ErrorV1"
 

@@ -100,6 +100,7 @@ struct offline {
 	int		 sig;		/* interrupted by this signal */
 	const char	*health;	/* --health: what the status file said */
 	struct request	 req;		/* lent to the job */
+	const struct typefrom *tf;	/* where the reply's kind goes */
 };
 
 /* Ctrl-C: stop the hook (it is in its own session, so the terminal's
@@ -157,9 +158,13 @@ offline_done(const struct reply *r, void *arg)
 		health_done(o, r);
 		return;
 	}
+	/* As hca-portal prints what it receives: the kind where it travels. */
 	line = JV_OBJECT(jv_string("type"), jv_string(r->type),
 	    jv_string("correlation_id"), jv_string(corr ? corr : ""),
-	    jv_string("payload"), jv_copy(r->body));
+	    jv_string("payload"), reply_wire_body(r, o->tf));
+	if (o->tf->where == TF_HEADER)
+		line = jv_object_set(line, jv_string("headers"),
+		    JV_OBJECT(jv_string(o->tf->name), jv_string(r->type)));
 	line = jv_dump_string(line, 0);
 	printf("%s\n", jv_string_value(line));
 	fflush(stdout);
@@ -194,8 +199,9 @@ read_body(struct request *req, size_t limit)
 static int
 offline(const struct conf *c, const char *health)
 {
-	struct offline	 o = { 0, 2, 0, health, { 0 } };
+	struct offline	 o = { 0, 2, 0, health, { 0 }, &c->type_from };
 	struct request	*req = &o.req;
+	int		 oom = 0;
 
 	if ((req->corr = c->offline_corr ? strdup(c->offline_corr) :
 	    new_uuid()) == NULL) {
@@ -208,7 +214,13 @@ offline(const struct conf *c, const char *health)
 	    read_body(req, c->max_message) == -1) {
 		fatal("reading the request from stdin");
 	}
-	if ((req->kind = strdup(c->offline_kind)) == NULL)
+	/* --kind -: the body's (HCA_TYPE_FROM=body:FIELD), as the daemon's. */
+	if (strcmp(c->offline_kind, "-") == 0)
+		req->kind = request_body_kind(req->body, req->body_len,
+		    c->type_from.name, &oom);
+	else if ((req->kind = strdup(c->offline_kind)) == NULL)
+		oom = 1;
+	if (oom)
 		fatalx("out of memory");
 	ev_signal(SIGINT, offline_signal, &o);
 	ev_signal(SIGTERM, offline_signal, &o);

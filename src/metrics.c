@@ -20,27 +20,34 @@
  * success reply, then ErrorV1 by error type, then ErrorV1 of a type of a
  * hook's own ("other").
  */
-#define NKROWS		(NKINDS + 1)
-#define NREPLIES	(NKINDS + NERRS + 1)
+#define NKROWS		(KINDS_MAX + 1)
+#define NREPLIES	(KINDS_MAX + NERRS + 1)
 #define NCLASSES	NOUTCOMES
+
+/* The row after k that is in use: the table's, then "other". */
+static size_t
+next_row(size_t k)
+{
+	return k + 1 < nkinds ? k + 1 : k < KINDS_MAX ? KINDS_MAX : NKROWS;
+}
 
 static const char *
 kind_label(size_t k)
 {
-	return k < NKINDS ? kind_table[k].request : "other";
+	return k < KINDS_MAX ? kind_table[k].request : "other";
 }
 
 static const char *
 reply_label(size_t r)
 {
-	return r < NKINDS ? kind_table[r].reply : ERROR_REPLY;
+	return r < KINDS_MAX ? kind_table[r].reply : ERROR_REPLY;
 }
 
 static const char *
 error_label(size_t r)
 {
-	return r < NKINDS ? "" : r - NKINDS < NERRS ?
-	    err_table[r - NKINDS].name : "other";
+	return r < KINDS_MAX ? "" : r - KINDS_MAX < NERRS ?
+	    err_table[r - KINDS_MAX].name : "other";
 }
 
 static const double buckets[] = {
@@ -81,7 +88,7 @@ metrics_reply(const char *kind, const struct reply *rp)
 	size_t	 k = KIND(kind), r;
 
 	/* A success reply is its kind's, so that kind is in the table. */
-	r = rp->error ? NKINDS + (size_t)rp->err : k;
+	r = rp->error ? KINDS_MAX + (size_t)rp->err : k;
 	if (r >= NREPLIES)
 		r = NREPLIES - 1;
 	m.replies[k][r]++;
@@ -175,7 +182,7 @@ per_kind(FILE *f, const char *name, const char *help, const uint64_t *v)
 	size_t	 k;
 
 	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
-	for (k = 0; k < NKROWS; k++)
+	for (k = 0; k < NKROWS; k = next_row(k))
 		fprintf(f, "%s{kind=\"%s\"} %llu\n", name, kind_label(k),
 		    (unsigned long long)v[k]);
 }
@@ -191,7 +198,7 @@ emit(FILE *f, void *arg)
 	per_kind(f, "hca_requests_total", "Requests received.", m.requests);
 	fprintf(f, "# HELP hca_replies_total Replies sent, by reply type "
 	    "(error type for ErrorV1).\n# TYPE hca_replies_total counter\n");
-	for (k = 0; k < NKROWS; k++)
+	for (k = 0; k < NKROWS; k = next_row(k))
 		for (i = 0; i < NREPLIES; i++)
 			if (m.replies[k][i])
 				fprintf(f, "hca_replies_total{kind=\"%s\","
@@ -203,7 +210,7 @@ emit(FILE *f, void *arg)
 	    "not route (basic.return: no such reply_to queue).", m.unroutable);
 	fprintf(f, "# HELP hca_hook_exits_total Hook runs by how they ended."
 	    "\n# TYPE hca_hook_exits_total counter\n");
-	for (k = 0; k < NKROWS; k++)
+	for (k = 0; k < NKROWS; k = next_row(k))
 		for (i = 0; i < NCLASSES; i++)
 			fprintf(f, "hca_hook_exits_total{kind=\"%s\",class="
 			    "\"%s\"} %llu\n", kind_label(k), outcome_table[i].class,
@@ -247,7 +254,7 @@ emit(FILE *f, void *arg)
 	    m.running);
 	fprintf(f, "# HELP hca_hook_duration_seconds Hook run time.\n"
 	    "# TYPE hca_hook_duration_seconds histogram\n");
-	for (k = 0; k < NKROWS; k++) {
+	for (k = 0; k < NKROWS; k = next_row(k)) {
 		for (i = 0, cum = 0; i <= NBUCKETS; i++) {
 			cum += m.hist[k][i];
 			if (i < NBUCKETS)

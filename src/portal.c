@@ -31,6 +31,7 @@
 #include <amqp_tcp_socket.h>
 #include <jv.h>
 
+#include "client.h"
 #include "kinds.h"
 #include "util.h"
 
@@ -59,6 +60,8 @@ struct portal {
 	int			 confirmed;
 	int			 get_open;	/* GET_CH is open */
 	int			 tls;
+
+	struct typefrom		 tf;		/* HCA_TYPE_FROM */
 
 	/* The reply, once found. */
 	int			 found;
@@ -387,9 +390,20 @@ take_message(struct portal *p, const amqp_message_t *msg)
 	    pr->correlation_id.len != n ||
 	    memcmp(pr->correlation_id.bytes, p->cid, n) != 0)
 		return 0;
-	p->has_type = (pr->_flags & AMQP_BASIC_TYPE_FLAG) != 0;
-	if (p->has_type)
-		bytes_buf(&p->type, pr->type);
+	if (p->tf.where == TF_PROPERTY) {
+		p->has_type = (pr->_flags & AMQP_BASIC_TYPE_FLAG) != 0;
+		if (p->has_type)
+			bytes_buf(&p->type, pr->type);
+	} else if (p->tf.where == TF_HEADER) {
+		int	 oom;
+		char	*k = client_kind(pr, &p->tf, &oom);
+
+		if (oom)
+			errx(2, "out of memory");
+		if ((p->has_type = k != NULL))
+			bytes_buf(&p->type, amqp_cstring_bytes(k));
+		free(k);
+	}
 	bytes_buf(&p->rcid, pr->correlation_id);
 	bytes_buf(&p->body, msg->body);
 	p->found = 1;
@@ -547,18 +561,35 @@ print_reply(struct portal *p)
 		payload = jv_string_sized(p->body.data ? p->body.data : "",
 		    (int)p->body.len);
 	}
+	if (p->tf.where == TF_BODY && jv_get_kind(payload) == JV_KIND_OBJECT) {
+		jv	 t = jv_object_get(jv_copy(payload),
+		    jv_string(p->tf.name));
+
+		if ((p->has_type = jv_get_kind(t) == JV_KIND_STRING) &&
+		    buf_append(&p->type, jv_string_value(t),
+		    (size_t)jv_string_length_bytes(jv_copy(t))) == -1)
+			err(2, "buf_append");
+		jv_free(t);
+	}
+	/* In the format of "hca-exec -n", which shows a header it sets. */
 	doc = JV_OBJECT(jv_string("type"), p->has_type ?
 	    jv_string_sized(p->type.data, (int)p->type.len) : jv_null(),
 	    jv_string("correlation_id"),
 	    jv_string_sized(p->rcid.data, (int)p->rcid.len),
 	    jv_string("payload"), payload);
+	if (p->tf.where == TF_HEADER && p->has_type)
+		doc = jv_object_set(doc, jv_string("headers"),
+		    JV_OBJECT(jv_string(p->tf.name), jv_string_sized(
+		    p->type.data, (int)p->type.len)));
 	s = jv_dump_string(doc, 0);
 	if (printf("%s\n", jv_string_value(s)) < 0 || fflush(stdout) == EOF)
 		err(2, "stdout");
 	jv_free(s);
 
 	if (!p->has_type) {
-		warnx("the reply has no type property");
+		warnx("the reply carries no kind (HCA_TYPE_FROM=%s)",
+		    p->tf.where == TF_PROPERTY ? "property" : p->tf.where ==
+		    TF_HEADER ? "header" : "body");
 		status = 1;
 	} else if (p->type.len == strlen(ERROR_KIND) &&
 	    memcmp(p->type.data, ERROR_KIND, p->type.len) == 0)
@@ -568,14 +599,34 @@ print_reply(struct portal *p)
 	return status;
 }
 
+/* HCA_TYPE_FROM=body:FIELD and -t: the kind goes into the body's FIELD. */
+static void
+body_kind(struct buf *b, const char *field, const char *kind)
+{
+	jv	 v = json_parse(b->data ? b->data : "", b->len);
+
+	if (jv_get_kind(v) != JV_KIND_OBJECT)
+		errx(2, "-t with HCA_TYPE_FROM=body:%s: the request body must "
+		    "be a JSON object", field);
+	v = jv_dump_string(jv_object_set(v, jv_string(field),
+	    jv_string(kind)), 0);
+	b->len = 0;
+	if (buf_append(b, jv_string_value(v),
+	    (size_t)jv_string_length_bytes(jv_copy(v))) == -1)
+		err(2, "buf_append");
+	jv_free(v);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct portal		 p = { 0 };
 	amqp_basic_properties_t	 props;
+	amqp_table_entry_t	 header;
 	amqp_queue_declare_ok_t	*dq;
 	struct buf		 body = { 0 };
 	const char		*kind = NULL, *waitarg = "30", *service;
+	const char		*tfs, *why;
 	char			 uuid[37], *url;
 	int64_t			 wait_ms = WAIT_MS, deadline, until, pause;
 	int			 ch, qmode = 0, status;
@@ -636,6 +687,12 @@ main(int argc, char *argv[])
 		read_file(argv[0], &body, MAX_BODY);
 	else
 		read_fd(STDIN_FILENO, "stdin", &body, MAX_BODY);
+	if ((tfs = getenv("HCA_TYPE_FROM")) == NULL || *tfs == '\0')
+		tfs = "property";
+	if ((why = typefrom_parse(tfs, &p.tf)) != NULL)
+		errx(2, "HCA_TYPE_FROM=%s: %s", tfs, why);
+	if (p.tf.where == TF_BODY && kind != NULL)
+		body_kind(&body, p.tf.name, kind);
 	if (kind == NULL)
 		kind = DEFAULT_KIND;
 	if (p.cid == NULL) {
@@ -677,11 +734,10 @@ main(int argc, char *argv[])
 
 	memset(&props, 0, sizeof(props));
 	props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG |
-	    AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_TYPE_FLAG |
-	    AMQP_BASIC_CORRELATION_ID_FLAG;
+	    AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CORRELATION_ID_FLAG;
 	props.content_type = amqp_cstring_bytes("application/json");
 	props.delivery_mode = 2;
-	props.type = amqp_cstring_bytes(kind);
+	client_set_kind(&props, &p.tf, kind, &header);
 	props.correlation_id = amqp_cstring_bytes(p.cid);
 	if (!qmode) {
 		props._flags |= AMQP_BASIC_REPLY_TO_FLAG;

@@ -122,3 +122,26 @@ request_free(struct request *r)
 	free(r->body);
 	memset(r, 0, sizeof(*r));
 }
+
+char *
+request_body_kind(const char *b, size_t len, const char *field, int *oom)
+{
+	jv	 body, v;
+	char	*kind = NULL;
+
+	*oom = 0;
+	if (len == 0 || !utf8_valid(b, len))
+		return NULL;
+	body = json_parse(b, len);
+	if (jv_get_kind(body) == JV_KIND_OBJECT) {
+		v = jv_object_get(body, jv_string(field));
+		if (jv_get_kind(v) == JV_KIND_STRING &&
+		    (size_t)jv_string_length_bytes(jv_copy(v)) ==
+		    strlen(jv_string_value(v)) && *jv_string_value(v) &&
+		    (kind = strdup(jv_string_value(v))) == NULL)
+			*oom = 1;
+		jv_free(v);
+	} else
+		jv_free(body);
+	return kind;
+}

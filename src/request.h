@@ -14,7 +14,7 @@
  * agent's delivery, the offline mode) and lent to the job.
  */
 struct request {
-	char	*kind;		/* AMQP type property; NULL if absent */
+	char	*kind;		/* where HCA_TYPE_FROM says; NULL if absent */
 	char	*corr;		/* correlation id, exactly as received (it
 				   may hold a NUL); NULL if absent */
 	size_t	 corr_len;
@@ -45,5 +45,12 @@ int		 request_corr_ok(const char *, size_t);
 /* The correlation id as text for the log: "" if it holds a NUL. */
 const char	*request_corr_text(const struct request *);
 void		 request_free(struct request *);
+/*
+ * The kind in a body's top-level string member field (HCA_TYPE_FROM=
+ * body:FIELD): a copy, or NULL if there is none (a body that is no JSON
+ * object has none); NULL with *oom set if out of memory.
+ */
+char		*request_body_kind(const char *, size_t, const char *field,
+		    int *oom);
 
 #endif

@@ -295,3 +295,12 @@ result_map(const struct kind *k, const struct hook_result *h,
 	else
 		reply_error(r, outcome_table[o].err, NULL, corr);
 }
+
+jv
+reply_wire_body(const struct reply *r, const struct typefrom *tf)
+{
+	if (tf->where != TF_BODY)
+		return jv_copy(r->body);
+	return jv_object_set(jv_copy(r->body), jv_string(tf->name),
+	    jv_string(r->type));
+}
