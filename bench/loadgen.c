@@ -44,9 +44,9 @@
 #include <unistd.h>
 
 #include <amqp.h>
-#include <amqp_tcp_socket.h>
 
 #include "benchlib.h"
+#include "client.h"
 
 #define CH_PUB		1	/* publishing, queue operations */
 #define CH_REPLY	2	/* consuming our reply queue */
@@ -59,7 +59,7 @@ struct req {
 };
 
 static struct {
-	amqp_connection_state_t	 conn;
+	struct client		 cl;
 	amqp_bytes_t		 queue, replyq;
 	int			 lines;		/* -o */
 	int			 outfd;
@@ -127,13 +127,11 @@ die(const char *fmt, ...)
 static void
 check_rpc(const char *what)
 {
-	amqp_rpc_reply_t r = amqp_get_rpc_reply(G.conn);
+	char	 err[1024];
+	int	 fatal;
 
-	if (r.reply_type == AMQP_RESPONSE_NORMAL)
-		return;
-	if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION)
-		die("%s: %s", what, amqp_error_string2(r.library_error));
-	die("%s: the broker refused (method %08x)", what, r.reply.id);
+	if (client_check(&G.cl, what, err, sizeof(err), &fatal) == -1)
+		die("%s", err);
 }
 
 static void
@@ -174,7 +172,7 @@ publish(unsigned long seq)
 		p.reply_to = G.replyq;
 	}
 	G.req[seq].sent = mono_ns();
-	if (amqp_basic_publish(G.conn, CH_PUB, amqp_empty_bytes, G.queue, 0,
+	if (amqp_basic_publish(G.cl.conn, CH_PUB, amqp_empty_bytes, G.queue, 0,
 	    0, &p, (amqp_bytes_t){ (size_t)n, body }) != AMQP_STATUS_OK)
 		die("publishing request %lu failed", seq);
 }
@@ -258,8 +256,8 @@ pump_replies(int ms)
 	int		 rc;
 
 	for (;;) {
-		amqp_maybe_release_buffers(G.conn);
-		r = amqp_consume_message(G.conn, &env, &tv, 0);
+		amqp_maybe_release_buffers(G.cl.conn);
+		r = amqp_consume_message(G.cl.conn, &env, &tv, 0);
 		if (r.reply_type == AMQP_RESPONSE_NORMAL) {
 			on_reply(&env);
 			amqp_destroy_envelope(&env);
@@ -272,7 +270,7 @@ pump_replies(int ms)
 		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
 		    r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
 			tv.tv_sec = tv.tv_usec = 0;
-			rc = amqp_simple_wait_frame_noblock(G.conn, &f, &tv);
+			rc = amqp_simple_wait_frame_noblock(G.cl.conn, &f, &tv);
 			if (rc == AMQP_STATUS_TIMEOUT)
 				return;
 			if (rc != AMQP_STATUS_OK)
@@ -379,43 +377,29 @@ pass(unsigned long first, unsigned long count, int window, int64_t *lat)
 static void
 connect_broker(const char *url)
 {
-	struct amqp_connection_info	 ci;
+	struct client_conf		 cf = { .url = url };
 	amqp_queue_declare_ok_t		*dq;
-	amqp_socket_t			*s;
-	amqp_rpc_reply_t		 r;
-	char				*u;
+	char				 err[1024];
+	int				 fatal;
 
-	if ((u = strdup(url)) == NULL)
-		die("out of memory");
-	amqp_default_connection_info(&ci);
-	if (amqp_parse_url(u, &ci) != AMQP_STATUS_OK)
-		die("not an AMQP URL: %s", url);
-	if ((G.conn = amqp_new_connection()) == NULL ||
-	    (s = amqp_tcp_socket_new(G.conn)) == NULL)
-		die("out of memory");
-	if (amqp_socket_open(s, ci.host, ci.port) != AMQP_STATUS_OK)
-		die("cannot connect to %s:%d", ci.host, ci.port);
-	r = amqp_login(G.conn, ci.vhost, 0, AMQP_DEFAULT_FRAME_SIZE, 0,
-	    AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
-	if (r.reply_type != AMQP_RESPONSE_NORMAL)
-		die("cannot log in to %s:%d", ci.host, ci.port);
-	free(u);
-	amqp_channel_open(G.conn, CH_PUB);
+	if (client_open(&G.cl, &cf, err, sizeof(err), &fatal) == -1)
+		die("%s", err);
+	amqp_channel_open(G.cl.conn, CH_PUB);
 	check_rpc("channel.open");
-	amqp_queue_declare(G.conn, CH_PUB, G.queue, 0, 1, 0, 0,
+	amqp_queue_declare(G.cl.conn, CH_PUB, G.queue, 0, 1, 0, 0,
 	    amqp_empty_table);
 	check_rpc("declaring the request queue");
-	amqp_queue_purge(G.conn, CH_PUB, G.queue);
+	amqp_queue_purge(G.cl.conn, CH_PUB, G.queue);
 	check_rpc("purging the request queue");
 	if (G.lines)
 		return;
-	amqp_channel_open(G.conn, CH_REPLY);
+	amqp_channel_open(G.cl.conn, CH_REPLY);
 	check_rpc("channel.open");
-	dq = amqp_queue_declare(G.conn, CH_REPLY, amqp_empty_bytes, 0, 0, 1, 1,
+	dq = amqp_queue_declare(G.cl.conn, CH_REPLY, amqp_empty_bytes, 0, 0, 1, 1,
 	    amqp_empty_table);
 	check_rpc("declaring the reply queue");
 	G.replyq = amqp_bytes_malloc_dup(dq->queue);
-	amqp_basic_consume(G.conn, CH_REPLY, G.replyq, amqp_empty_bytes, 0, 1,
+	amqp_basic_consume(G.cl.conn, CH_REPLY, G.replyq, amqp_empty_bytes, 0, 1,
 	    1, amqp_empty_table);
 	check_rpc("consuming the reply queue");
 }
@@ -456,7 +440,7 @@ wait_ready(void)
 	int64_t			 deadline = mono_ns() + READY_MS * 1000000LL;
 
 	for (;;) {
-		q = amqp_queue_declare(G.conn, CH_PUB, G.queue, 1, 0, 0, 0,
+		q = amqp_queue_declare(G.cl.conn, CH_PUB, G.queue, 1, 0, 0, 0,
 		    amqp_empty_table);
 		check_rpc("checking the request queue");
 		if (q->consumer_count > 0)
@@ -592,8 +576,7 @@ main(int argc, char *argv[])
 		res.errors++;
 	}
 	result_print(&res);
-	amqp_connection_close(G.conn, AMQP_REPLY_SUCCESS);
-	amqp_destroy_connection(G.conn);
+	client_close(&G.cl, 1);
 	tstat_close(G.ts);
 	return res.errors ? 1 : 0;
 }

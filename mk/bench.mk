@@ -9,10 +9,11 @@ BENCH_LIBS = $(shell pkg-config --libs librabbitmq libbsd-overlay 2>/dev/null)
 BENCH_BINS = $(B)/bench/loadgen $(B)/bench/spawn
 BENCH_FLAGS ?=
 
-$(B)/bench/loadgen: bench/loadgen.c bench/benchlib.c bench/benchlib.h
+$(B)/bench/loadgen: bench/loadgen.c bench/benchlib.c bench/benchlib.h \
+    src/client.c src/client.h
 	@mkdir -p $(B)/bench
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ bench/loadgen.c bench/benchlib.c \
-	    $(BENCH_LIBS)
+	$(CC) $(ALL_CFLAGS) -Isrc $(LDFLAGS) -o $@ bench/loadgen.c \
+	    bench/benchlib.c src/client.c $(BENCH_LIBS)
 
 $(B)/bench/spawn: bench/spawn.c bench/benchlib.c bench/benchlib.h
 	@mkdir -p $(B)/bench

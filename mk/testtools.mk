@@ -5,15 +5,17 @@
 # build it when it is missing, and `make check` builds it first.
 
 TOOLS_B	 = build/tools
-TOOLS_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
+TOOLS_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -Isrc \
 	       $(shell pkg-config --cflags librabbitmq 2>/dev/null)
 TOOLS_LIBS = $(shell pkg-config --libs librabbitmq 2>/dev/null) -ljq
 
 testtools: $(TOOLS_B)/hca-publish
 
-$(TOOLS_B)/hca-publish: tests/tools/publish.c
+# src/client.c: the connection code every AMQP client of the project shares.
+$(TOOLS_B)/hca-publish: tests/tools/publish.c src/client.c src/client.h
 	@mkdir -p $(TOOLS_B)
-	$(CC) $(TOOLS_CFLAGS) -o $@ tests/tools/publish.c $(TOOLS_LIBS)
+	$(CC) $(TOOLS_CFLAGS) -o $@ tests/tools/publish.c src/client.c \
+	    $(TOOLS_LIBS)
 
 # After deps, which installs librabbitmq's headers on a fresh machine.
 check-testtools: deps

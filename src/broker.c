@@ -23,8 +23,6 @@
 #include <unistd.h>
 
 #include <amqp.h>
-#include <amqp_ssl_socket.h>
-#include <amqp_tcp_socket.h>
 
 #include "broker.h"
 #include "client.h"
@@ -33,13 +31,12 @@
 
 #define CH_CONSUME	1
 #define CH_PUBLISH	2
-#define CONNECT_TIMEOUT	10		/* seconds: TCP (and TLS) connect */
-#define SETUP_TIMEOUT	10		/* seconds: handshake, each RPC */
+#define CONNECT_MS	10000		/* TCP (and TLS) connect */
+#define SETUP_MS	10000		/* handshake, each RPC */
 #define CLOSE_TIMEOUT	2		/* seconds: each RPC of a close */
-#define DEFAULT_CA	"/etc/ssl/certs/ca-certificates.crt"
 
 struct broker {
-	amqp_connection_state_t	 conn;
+	struct client		 cl;
 	char			 hello[512];	/* "connected to ..." */
 	char			 consuming[512];	/* "consuming ..." */
 	int			 insecure;
@@ -47,7 +44,6 @@ struct broker {
 	uint64_t		 next_tag;	/* of the next publish */
 	int			 heartbeat;
 	int			 cancelled;
-	int			 tls;
 	int64_t			 next_read;	/* at the latest (ms) */
 	uint64_t		 max_message;	/* bytes of a request body */
 	char			*queue;		/* consumed */
@@ -66,125 +62,13 @@ struct broker_connect {
 
 enum { CONN_RUNNING, CONN_DONE, CONN_ABANDONED };
 
-/* Say what an RPC reply means, naming the server's code and text. */
-static void
-rpc_error(amqp_rpc_reply_t r, const char *what, char *err, size_t len,
-    enum broker_err *kind)
-{
-	amqp_connection_close_t	*cc;
-	amqp_channel_close_t	*ch;
-
-	*kind = BROKER_RETRY;
-	switch (r.reply_type) {
-	case AMQP_RESPONSE_NONE:
-		snprintf(err, len, "%s: no reply from the broker", what);
-		return;
-	case AMQP_RESPONSE_LIBRARY_EXCEPTION:
-		snprintf(err, len, "%s: %s", what,
-		    amqp_error_string2(r.library_error));
-		return;
-	case AMQP_RESPONSE_SERVER_EXCEPTION:
-		if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
-			cc = r.reply.decoded;
-			snprintf(err, len, "%s: broker closed the connection:"
-			    " %u %.*s", what, cc->reply_code,
-			    (int)cc->reply_text.len,
-			    (char *)cc->reply_text.bytes);
-			if (cc->reply_code == AMQP_ACCESS_REFUSED ||
-			    cc->reply_code == AMQP_NOT_ALLOWED)
-				*kind = BROKER_FATAL;
-		} else if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
-			ch = r.reply.decoded;
-			snprintf(err, len, "%s: broker closed the channel: "
-			    "%u %.*s", what, ch->reply_code,
-			    (int)ch->reply_text.len,
-			    (char *)ch->reply_text.bytes);
-			if (ch->reply_code == AMQP_NOT_FOUND ||
-			    ch->reply_code == AMQP_ACCESS_REFUSED)
-				*kind = BROKER_FATAL;
-		} else
-			snprintf(err, len, "%s: broker error (method %08x)",
-			    what, r.reply.id);
-		return;
-	case AMQP_RESPONSE_NORMAL:
-		break;
-	}
-	snprintf(err, len, "%s: unexpected reply", what);
-}
-
 #define RPC_OK(b, what)	do {						\
-	amqp_rpc_reply_t r_ = amqp_get_rpc_reply((b)->conn);		\
-	if (r_.reply_type != AMQP_RESPONSE_NORMAL) {			\
-		rpc_error(r_, (what), err, errlen, kind);		\
+	int f_;								\
+	if (client_check(&(b)->cl, (what), err, errlen, &f_) == -1) {	\
+		*kind = f_ ? BROKER_FATAL : BROKER_RETRY;		\
 		goto fail;						\
 	}								\
 } while (0)
-
-/*
- * The client key was read at start (as root, if started so), so that its
- * file can be root's alone.  librabbitmq 0.11 reads only RSA keys from
- * memory, and says 1 where it means success; another kind of key is read
- * from its file, which then must be readable now.
- */
-static int
-set_key(amqp_socket_t *s, const struct conf *c)
-{
-	int	 rc;
-
-	rc = amqp_ssl_socket_set_key_buffer(s, c->cert, c->key_pem, c->key_len);
-	if (rc == 1)
-		rc = AMQP_STATUS_OK;
-	if (rc != AMQP_STATUS_OK && access(c->key, R_OK) == 0)
-		rc = amqp_ssl_socket_set_key(s, c->cert, c->key);
-	return rc;
-}
-
-static int
-open_socket(struct broker *b, const struct conf *c,
-    struct amqp_connection_info *ci, char *err, size_t errlen,
-    enum broker_err *kind)
-{
-	amqp_socket_t	*s;
-	struct timeval	 tv = { CONNECT_TIMEOUT, 0 };
-	int		 rc;
-
-	if (ci->ssl) {
-		b->tls = 1;
-		if ((s = amqp_ssl_socket_new(b->conn)) == NULL)
-			goto nosock;
-		b->insecure = c->insecure;
-		amqp_ssl_socket_set_verify_peer(s, !c->insecure);
-		amqp_ssl_socket_set_verify_hostname(s, !c->insecure);
-		if ((rc = amqp_ssl_socket_set_cacert(s, c->cacert ? c->cacert :
-		    DEFAULT_CA)) != AMQP_STATUS_OK) {
-			snprintf(err, errlen, "CA certificates %s: %s",
-			    c->cacert ? c->cacert : DEFAULT_CA,
-			    amqp_error_string2(rc));
-			*kind = BROKER_FATAL;
-			return -1;
-		}
-		if (c->cert && (rc = set_key(s, c)) != AMQP_STATUS_OK) {
-			snprintf(err, errlen, "client certificate %s / key %s:"
-			    " %s", c->cert, c->key, amqp_error_string2(rc));
-			*kind = BROKER_FATAL;
-			return -1;
-		}
-	} else if ((s = amqp_tcp_socket_new(b->conn)) == NULL)
-		goto nosock;
-	if ((rc = amqp_socket_open_noblock(s, ci->host, ci->port, &tv)) < 0) {
-		snprintf(err, errlen, "connecting to %s:%d: %s", ci->host,
-		    ci->port, amqp_error_string2(rc));
-		/* A certificate that does not verify will not start to. */
-		if (rc == AMQP_STATUS_SSL_PEER_VERIFY_FAILED ||
-		    rc == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED)
-			*kind = BROKER_FATAL;
-		return -1;
-	}
-	return 0;
-nosock:
-	snprintf(err, errlen, "cannot create a socket");
-	return -1;
-}
 
 static int
 check_queue(struct broker *b, const char *q, int declare, char *err,
@@ -192,7 +76,7 @@ check_queue(struct broker *b, const char *q, int declare, char *err,
 {
 	char	 what[400];
 
-	amqp_queue_declare(b->conn, CH_CONSUME, amqp_cstring_bytes(q),
+	amqp_queue_declare(b->cl.conn, CH_CONSUME, amqp_cstring_bytes(q),
 	    !declare, 1, 0, 0, amqp_empty_table);
 	snprintf(what, sizeof(what), declare ? "declaring queue %s" :
 	    "checking queue %s (it must exist; --declare creates it on a "
@@ -243,76 +127,47 @@ static struct broker *
 broker_open(const struct conf *c, char *err, size_t errlen,
     enum broker_err *kind)
 {
-	struct amqp_connection_info	 ci;
 	struct broker			*b;
-	amqp_rpc_reply_t		 r;
 	amqp_basic_consume_ok_t		*ok;
 	amqp_table_entry_t		 caps[2], prop[3];
 	amqp_table_t			 props = capabilities(caps, prop);
-	struct timeval			 tmo = { SETUP_TIMEOUT, 0 };
-	char				*url;
+	struct client_conf		 cf = {
+		.url = c->url, .cacert = c->cacert, .cert = c->cert,
+		.key = c->key, .key_pem = c->key_pem, .key_len = c->key_len,
+		.insecure = c->insecure, .heartbeat = c->heartbeat,
+		.connect_ms = CONNECT_MS, .rpc_ms = SETUP_MS, .props = &props,
+	};
+	struct timeval			 tmo = { CLOSE_TIMEOUT, 0 };
+	int				 fatal;
 
 	*kind = BROKER_RETRY;
-	if ((b = calloc(1, sizeof(*b))) == NULL ||
-	    (url = strdup(c->url)) == NULL) {
-		free(b);
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	amqp_default_connection_info(&ci);
-	if (amqp_parse_url(url, &ci) != AMQP_STATUS_OK) {
-		snprintf(err, errlen, "HCA_URL is not a valid AMQP URL");
-		*kind = BROKER_FATAL;
-		goto fail_url;
+	if (client_open(&b->cl, &cf, err, errlen, &fatal) == -1) {
+		*kind = fatal ? BROKER_FATAL : BROKER_RETRY;
+		goto fail;
 	}
-	if ((b->conn = amqp_new_connection()) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail_url;
-	}
-	/* A broker that accepts and then says nothing is given up on. */
-	amqp_set_handshake_timeout(b->conn, &tmo);
-	amqp_set_rpc_timeout(b->conn, &tmo);
-	if (open_socket(b, c, &ci, err, errlen, kind) == -1)
-		goto fail_url;
-	r = amqp_login_with_properties(b->conn, ci.vhost, 0,
-	    AMQP_DEFAULT_FRAME_SIZE, c->heartbeat, &props,
-	    AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
-	explicit_bzero(ci.password, strlen(ci.password));
-	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-		char what[300];
-		snprintf(what, sizeof(what), "logging in to %s:%d vhost %s",
-		    ci.host, ci.port, ci.vhost);
-		rpc_error(r, what, err, errlen, kind);
-		/* librabbitmq reports a refused login as a closed socket */
-		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-		    r.library_error == AMQP_STATUS_CONNECTION_CLOSED)
-			snprintf(err + strlen(err), errlen - strlen(err),
-			    " (wrong user or password, or no access to the "
-			    "vhost?)");
-		goto fail_url;
-	}
-	snprintf(b->hello, sizeof(b->hello), "connected to %s:%d vhost %s as "
-	    "%s, heartbeat %d s", ci.host, ci.port, ci.vhost, ci.user,
-	    amqp_get_heartbeat(b->conn));
-	explicit_bzero(url, strlen(c->url));
-	free(url);
-	url = NULL;
-	b->heartbeat = amqp_get_heartbeat(b->conn);
+	b->insecure = c->insecure;
+	snprintf(b->hello, sizeof(b->hello), "connected to %s as %s, "
+	    "heartbeat %d s", b->cl.where, b->cl.user, b->cl.heartbeat);
+	b->heartbeat = b->cl.heartbeat;
 	b->max_message = c->max_message;
 
-	amqp_channel_open(b->conn, CH_CONSUME);
+	amqp_channel_open(b->cl.conn, CH_CONSUME);
 	RPC_OK(b, "opening the consumer channel");
 	if (check_queue(b, c->queue_in, c->declare, err, errlen, kind) == -1 ||
 	    check_queue(b, c->queue_out, c->declare, err, errlen, kind) == -1)
 		goto fail;
-	amqp_basic_qos(b->conn, CH_CONSUME, 0, (uint16_t)c->prefetch, 0);
+	amqp_basic_qos(b->cl.conn, CH_CONSUME, 0, (uint16_t)c->prefetch, 0);
 	RPC_OK(b, "setting the prefetch count");
-	amqp_channel_open(b->conn, CH_PUBLISH);
+	amqp_channel_open(b->cl.conn, CH_PUBLISH);
 	RPC_OK(b, "opening the publisher channel");
-	amqp_confirm_select(b->conn, CH_PUBLISH);
+	amqp_confirm_select(b->cl.conn, CH_PUBLISH);
 	RPC_OK(b, "enabling publisher confirms");
 	b->next_tag = 1;
-	ok = amqp_basic_consume(b->conn, CH_CONSUME,
+	ok = amqp_basic_consume(b->cl.conn, CH_CONSUME,
 	    amqp_cstring_bytes(c->queue_in), amqp_empty_bytes, 0, 0, 0,
 	    amqp_empty_table);
 	RPC_OK(b, "consuming the inbound queue");
@@ -325,15 +180,9 @@ broker_open(const struct conf *c, char *err, size_t errlen,
 		goto fail;
 	}
 	/* From here on the loop never waits for an RPC but in closing. */
-	tmo.tv_sec = CLOSE_TIMEOUT;
-	amqp_set_rpc_timeout(b->conn, &tmo);
+	amqp_set_rpc_timeout(b->cl.conn, &tmo);
 	return b;
 
-fail_url:
-	if (url) {
-		explicit_bzero(url, strlen(c->url));
-		free(url);
-	}
 fail:
 	broker_close(b, 0);
 	return NULL;
@@ -475,13 +324,13 @@ broker_connect_abandon(struct broker_connect *bc)
 int
 broker_fd(const struct broker *b)
 {
-	return amqp_get_sockfd(b->conn);
+	return amqp_get_sockfd(b->cl.conn);
 }
 
 int
 broker_buffered(const struct broker *b)
 {
-	return amqp_frames_enqueued(b->conn) || amqp_data_in_buffer(b->conn);
+	return amqp_frames_enqueued(b->cl.conn) || amqp_data_in_buffer(b->cl.conn);
 }
 
 int64_t
@@ -524,7 +373,7 @@ on_frame(struct broker *b, const struct broker_events *ev, amqp_frame_t *f,
 		    ret->reply_code, (int)ret->reply_text.len,
 		    (char *)ret->reply_text.bytes, (int)ret->routing_key.len,
 		    (char *)ret->routing_key.bytes);
-		r = amqp_read_message(b->conn, f->channel, &msg, 0);
+		r = amqp_read_message(b->cl.conn, f->channel, &msg, 0);
 		if (r.reply_type != AMQP_RESPONSE_NORMAL) {
 			snprintf(err, errlen, "reading a returned message");
 			return -1;
@@ -562,7 +411,7 @@ on_frame(struct broker *b, const struct broker_events *ev, amqp_frame_t *f,
 		snprintf(err, errlen, "the broker closed the connection: %u "
 		    "%.*s", cc->reply_code, (int)cc->reply_text.len,
 		    (char *)cc->reply_text.bytes);
-		amqp_send_method(b->conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD,
+		amqp_send_method(b->cl.conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD,
 		    &cok);
 		return -1;
 	}
@@ -588,7 +437,7 @@ content_frame(struct broker *b, const struct broker_events *ev,
 	int	 rc;
 
 	for (;;) {
-		if ((rc = amqp_simple_wait_frame(b->conn, f)) != AMQP_STATUS_OK)
+		if ((rc = amqp_simple_wait_frame(b->cl.conn, f)) != AMQP_STATUS_OK)
 			return rc;
 		if (f->channel == ch)
 			return f->frame_type == want ? AMQP_STATUS_OK :
@@ -654,7 +503,7 @@ on_deliver(struct broker *b, const struct broker_events *ev, amqp_frame_t *f,
 	amqp_bytes_free(env.message.body);
 	/* Too large: drop the body a frame at a time, keeping none of it. */
 	while (got < size) {
-		amqp_maybe_release_buffers_on_channel(b->conn, ch);
+		amqp_maybe_release_buffers_on_channel(b->cl.conn, ch);
 		if ((rc = content_frame(b, ev, ch, AMQP_FRAME_BODY, &part, err,
 		    errlen)) != 0) {
 			if (rc != 1)
@@ -681,7 +530,7 @@ undecodable:
 		    amqp_error_string2(rc));
 		return -1;
 	}
-	amqp_basic_reject(b->conn, ch, env.delivery_tag, 0);
+	amqp_basic_reject(b->cl.conn, ch, env.delivery_tag, 0);
 	snprintf(err, errlen, "a request that cannot be decoded (%s) was "
 	    "rejected without requeue", amqp_error_string2(rc));
 	return -1;
@@ -696,12 +545,12 @@ broker_pump(struct broker *b, const struct broker_events *ev, int readable,
 	int64_t		 now = now_ms();
 	int		 rc;
 
-	if (!readable && !b->tls && !broker_buffered(b) && now < b->next_read)
+	if (!readable && !b->cl.tls && !broker_buffered(b) && now < b->next_read)
 		return 0;
 	b->next_read = now + (b->heartbeat > 0 ? b->heartbeat * 500 : 30000);
 	for (;;) {
-		amqp_maybe_release_buffers(b->conn);
-		rc = amqp_simple_wait_frame_noblock(b->conn, &f, &zero);
+		amqp_maybe_release_buffers(b->cl.conn);
+		rc = amqp_simple_wait_frame_noblock(b->cl.conn, &f, &zero);
 		if (rc == AMQP_STATUS_TIMEOUT)
 			return 0;
 		if (rc != AMQP_STATUS_OK) {
@@ -716,7 +565,7 @@ broker_pump(struct broker *b, const struct broker_events *ev, int readable,
 			rc = on_frame(b, ev, &f, err, errlen);
 		if (rc == -1)
 			return -1;
-		if (!b->tls && !broker_buffered(b))
+		if (!b->cl.tls && !broker_buffered(b))
 			return 0;
 	}
 }
@@ -742,7 +591,7 @@ broker_publish(struct broker *b, amqp_bytes_t rk, amqp_bytes_t corr,
 	p.timestamp = (uint64_t)time(NULL);
 	data.bytes = (void *)body;
 	data.len = len;
-	if (amqp_basic_publish(b->conn, CH_PUBLISH, amqp_empty_bytes, rk, 1, 0,
+	if (amqp_basic_publish(b->cl.conn, CH_PUBLISH, amqp_empty_bytes, rk, 1, 0,
 	    &p, data) != AMQP_STATUS_OK)
 		return -1;
 	*tag = b->next_tag++;
@@ -752,13 +601,13 @@ broker_publish(struct broker *b, amqp_bytes_t rk, amqp_bytes_t corr,
 int
 broker_ack(struct broker *b, uint64_t tag)
 {
-	return amqp_basic_ack(b->conn, CH_CONSUME, tag, 0) == 0 ? 0 : -1;
+	return amqp_basic_ack(b->cl.conn, CH_CONSUME, tag, 0) == 0 ? 0 : -1;
 }
 
 int
 broker_reject(struct broker *b, uint64_t tag, int requeue)
 {
-	return amqp_basic_reject(b->conn, CH_CONSUME, tag, requeue) == 0 ?
+	return amqp_basic_reject(b->cl.conn, CH_CONSUME, tag, requeue) == 0 ?
 	    0 : -1;
 }
 
@@ -774,7 +623,7 @@ broker_cancel(struct broker *b)
 	memset(&m, 0, sizeof(m));
 	m.consumer_tag = b->ctag;
 	m.nowait = 1;
-	return amqp_send_method(b->conn, CH_CONSUME, AMQP_BASIC_CANCEL_METHOD,
+	return amqp_send_method(b->cl.conn, CH_CONSUME, AMQP_BASIC_CANCEL_METHOD,
 	    &m) == AMQP_STATUS_OK ? 0 : -1;
 }
 
@@ -783,16 +632,11 @@ broker_close(struct broker *b, int graceful)
 {
 	if (b == NULL)
 		return;
-	if (b->conn) {
-		if (graceful) {
-			amqp_channel_close(b->conn, CH_PUBLISH,
-			    AMQP_REPLY_SUCCESS);
-			amqp_channel_close(b->conn, CH_CONSUME,
-			    AMQP_REPLY_SUCCESS);
-			amqp_connection_close(b->conn, AMQP_REPLY_SUCCESS);
-		}
-		amqp_destroy_connection(b->conn);
+	if (b->cl.conn && graceful) {
+		amqp_channel_close(b->cl.conn, CH_PUBLISH, AMQP_REPLY_SUCCESS);
+		amqp_channel_close(b->cl.conn, CH_CONSUME, AMQP_REPLY_SUCCESS);
 	}
+	client_close(&b->cl, graceful);
 	amqp_bytes_free(b->ctag);
 	free(b->queue);
 	free(b);

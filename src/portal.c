@@ -28,7 +28,6 @@
 
 #include <amqp.h>
 #include <amqp_ssl_socket.h>
-#include <amqp_tcp_socket.h>
 #include <jv.h>
 
 #include "client.h"
@@ -45,13 +44,11 @@
 #define MAX_SHORTSTR	255		/* AMQP short string */
 #define POLL_MIN_MS	50		/* -q: first pause between scans */
 #define POLL_MAX_MS	500		/* -q: longest pause between scans */
-#define SYSTEM_CA	"/etc/ssl/certs/ca-certificates.crt"
 #define DEFAULT_KIND	(KIND_ALLOCATE->request)
 #define ERROR_KIND	ERROR_REPLY
 
 struct portal {
-	amqp_connection_state_t	 conn;
-	char			 where[600];	/* host:port and vhost */
+	struct client		 cl;		/* its where: for messages */
 	char			*queue_in;
 	char			*queue_out;
 	char			*reply_queue;	/* ours, default mode only */
@@ -59,7 +56,6 @@ struct portal {
 	uint64_t		 tag;		/* its publish seq. number */
 	int			 confirmed;
 	int			 get_open;	/* GET_CH is open */
-	int			 tls;
 
 	struct typefrom		 tf;		/* HCA_TYPE_FROM */
 
@@ -75,7 +71,6 @@ static void	 usage(int) __attribute__((noreturn));
 static void	 read_fd(int, const char *, struct buf *, size_t);
 static void	 read_file(const char *, struct buf *, size_t);
 static char	*get_url(void);
-static int	 service_valid(const char *);
 static char	*queue_name(const char *, const char *, const char *);
 static void	 make_uuid(char [37]);
 static void	 check_rpc(struct portal *, amqp_rpc_reply_t, const char *);
@@ -170,17 +165,6 @@ get_url(void)
 	return b.data;
 }
 
-/* [A-Za-z0-9_.-]{1,128} */
-static int
-service_valid(const char *s)
-{
-	size_t	 n;
-
-	n = strlen(s);
-	return n >= 1 && n <= 128 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
-
 /* A queue's name: $var, else service + suffix.  Returns a malloc'd copy. */
 static char *
 queue_name(const char *var, const char *service, const char *suffix)
@@ -220,37 +204,11 @@ make_uuid(char out[37])
 static void
 check_rpc(struct portal *p, amqp_rpc_reply_t r, const char *what)
 {
-	amqp_connection_close_t	*cc;
-	amqp_channel_close_t	*ch;
+	char	 err[1024];
+	int	 fatal;
 
-	switch (r.reply_type) {
-	case AMQP_RESPONSE_NORMAL:
-		return;
-	case AMQP_RESPONSE_NONE:
-		errx(2, "%s: %s: no reply", p->where, what);
-	case AMQP_RESPONSE_LIBRARY_EXCEPTION:
-		errx(2, "%s: %s: %s", p->where, what,
-		    amqp_error_string2(r.library_error));
-	case AMQP_RESPONSE_SERVER_EXCEPTION:
-		if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
-			cc = r.reply.decoded;
-			errx(2, "%s: %s: the broker closed the connection: "
-			    "%u %.*s", p->where, what, cc->reply_code,
-			    (int)cc->reply_text.len,
-			    (const char *)cc->reply_text.bytes);
-		}
-		if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
-			ch = r.reply.decoded;
-			errx(2, "%s: %s: the broker closed the channel: "
-			    "%u %.*s", p->where, what, ch->reply_code,
-			    (int)ch->reply_text.len,
-			    (const char *)ch->reply_text.bytes);
-		}
-		errx(2, "%s: %s: unexpected method 0x%08x", p->where, what,
-		    r.reply.id);
-	}
-	errx(2, "%s: %s: unknown reply type %d", p->where, what,
-	    (int)r.reply_type);
+	if (client_rpc(r, what, err, sizeof(err), &fatal) == -1)
+		errx(2, "%s: %s", p->cl.where, err);
 }
 
 /* Exit 2 unless an int-returning call (what) succeeded. */
@@ -258,7 +216,7 @@ static void
 check_status(struct portal *p, int status, const char *what)
 {
 	if (status < 0)
-		errx(2, "%s: %s: %s", p->where, what,
+		errx(2, "%s: %s: %s", p->cl.where, what,
 		    amqp_error_string2(status));
 }
 
@@ -270,82 +228,40 @@ bytes_buf(struct buf *b, amqp_bytes_t v)
 		err(2, "buf_append");
 }
 
+/* An unset or empty variable is NULL. */
+static const char *
+getenv_set(const char *name)
+{
+	const char	*v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
 /*
- * Connect, log in, open the channel.  amqp_parse_url() does the
- * percent-decoding and fills in the defaults (port, vhost "/").  The url
- * (from get_url()) is wiped and freed.
+ * Connect, log in, open the channel.  The url (from get_url()) is wiped
+ * and freed.
  */
 static void
 broker_open(struct portal *p, char *url)
 {
-	struct amqp_connection_info	 ci;
-	amqp_socket_t			*sock;
-	struct timeval			 tv;
-	const char			*ca, *cert, *key;
-	size_t				 urlsize;
-	int				 r;
+	struct client_conf	 cf = {
+		.url = url, .cacert = getenv_set("HCA_CACERT"),
+		.cert = getenv_set("HCA_CERT"), .key = getenv_set("HCA_KEY"),
+		.heartbeat = HEARTBEAT, .connect_ms = CONNECT_MS,
+	};
+	char			 err[1024];
+	int			 fatal, rc;
 
-	urlsize = strlen(url) + 1;
-	if (amqp_parse_url(url, &ci) != AMQP_STATUS_OK) {
-		freezero(url, urlsize);
-		errx(2, "HCA_URL is not an amqp:// or amqps:// URL");
+	if ((cf.cert == NULL) != (cf.key == NULL)) {
+		freezero(url, strlen(url) + 1);
+		errx(2, "HCA_CERT and HCA_KEY go together");
 	}
-	if (snprintf(p->where, sizeof(p->where), "%s:%d, vhost \"%s\"",
-	    ci.host, ci.port, ci.vhost) >= (int)sizeof(p->where))
-		errx(2, "HCA_URL: host or vhost too long");
-
-	if ((p->conn = amqp_new_connection()) == NULL)
-		errx(2, "amqp_new_connection failed");
-	if ((p->tls = ci.ssl)) {
-		if ((sock = amqp_ssl_socket_new(p->conn)) == NULL)
-			errx(2, "%s: cannot create a TLS socket", p->where);
-		amqp_ssl_socket_set_verify_peer(sock, 1);
-		amqp_ssl_socket_set_verify_hostname(sock, 1);
-		/*
-		 * librabbitmq 0.11 does not load OpenSSL's default
-		 * verify paths, so without HCA_CACERT no server would
-		 * verify: use the system's bundle.
-		 */
-		if ((ca = getenv("HCA_CACERT")) == NULL || *ca == '\0')
-			ca = SYSTEM_CA;
-		r = amqp_ssl_socket_set_cacert(sock, ca);
-		if (r != AMQP_STATUS_OK)
-			errx(2, "CA certificates %s: cannot load: %s", ca,
-			    amqp_error_string2(r));
-		cert = getenv("HCA_CERT");
-		key = getenv("HCA_KEY");
-		if (cert != NULL && *cert == '\0')
-			cert = NULL;
-		if (key != NULL && *key == '\0')
-			key = NULL;
-		if ((cert == NULL) != (key == NULL))
-			errx(2, "HCA_CERT and HCA_KEY go together");
-		if (cert != NULL) {
-			r = amqp_ssl_socket_set_key(sock, cert, key);
-			if (r != AMQP_STATUS_OK)
-				errx(2, "client certificate %s, key %s: cannot "
-				    "load: %s", cert, key,
-				    amqp_error_string2(r));
-		}
-	} else {
-		if ((sock = amqp_tcp_socket_new(p->conn)) == NULL)
-			errx(2, "%s: cannot create a socket", p->where);
-	}
-
-	tv.tv_sec = CONNECT_MS / 1000;
-	tv.tv_usec = (CONNECT_MS % 1000) * 1000;
-	r = amqp_socket_open_noblock(sock, ci.host, ci.port, &tv);
-	if (r != AMQP_STATUS_OK) {
-		freezero(url, urlsize);
-		errx(2, "%s: connect: %s", p->where, amqp_error_string2(r));
-	}
-	/* The login is bounded by the library's handshake timeout. */
-	check_rpc(p, amqp_login(p->conn, ci.vhost, 0, AMQP_DEFAULT_FRAME_SIZE,
-	    HEARTBEAT, AMQP_SASL_METHOD_PLAIN, ci.user, ci.password), "login");
-	freezero(url, urlsize);
-
-	amqp_channel_open(p->conn, PUB_CH);
-	check_rpc(p, amqp_get_rpc_reply(p->conn), "channel.open");
+	rc = client_open(&p->cl, &cf, err, sizeof(err), &fatal);
+	freezero(url, strlen(url) + 1);
+	if (rc == -1)
+		errx(2, "%s", err);
+	amqp_channel_open(p->cl.conn, PUB_CH);
+	check_rpc(p, amqp_get_rpc_reply(p->cl.conn), "channel.open");
 }
 
 /* Close channel and connection; complain about, but survive, failures. */
@@ -353,24 +269,20 @@ static void
 broker_close(struct portal *p)
 {
 	amqp_rpc_reply_t	 r;
-	int			 s;
+	int			 s, tls;
 
 	if (p->get_open) {
-		r = amqp_channel_close(p->conn, GET_CH, AMQP_REPLY_SUCCESS);
+		r = amqp_channel_close(p->cl.conn, GET_CH, AMQP_REPLY_SUCCESS);
 		if (r.reply_type != AMQP_RESPONSE_NORMAL)
-			warnx("%s: channel.close failed", p->where);
+			warnx("%s: channel.close failed", p->cl.where);
 	}
-	r = amqp_channel_close(p->conn, PUB_CH, AMQP_REPLY_SUCCESS);
+	r = amqp_channel_close(p->cl.conn, PUB_CH, AMQP_REPLY_SUCCESS);
 	if (r.reply_type != AMQP_RESPONSE_NORMAL)
-		warnx("%s: channel.close failed", p->where);
-	r = amqp_connection_close(p->conn, AMQP_REPLY_SUCCESS);
-	if (r.reply_type != AMQP_RESPONSE_NORMAL)
-		warnx("%s: connection.close failed", p->where);
-	if ((s = amqp_destroy_connection(p->conn)) < 0)
-		warnx("%s: %s", p->where, amqp_error_string2(s));
-	p->conn = NULL;
+		warnx("%s: channel.close failed", p->cl.where);
+	tls = p->cl.tls;
+	client_close(&p->cl, 1);
 	/* Frees what amqp_ssl_socket_new() set up once per process. */
-	if (p->tls && (s = amqp_uninitialize_ssl_library()) < 0)
+	if (tls && (s = amqp_uninitialize_ssl_library()) < 0)
 		warnx("amqp_uninitialize_ssl_library: %s",
 		    amqp_error_string2(s));
 }
@@ -432,17 +344,17 @@ handle_frame(struct portal *p, const amqp_frame_t *f)
 		break;
 	case AMQP_BASIC_NACK_METHOD:
 		errx(2, "%s: the broker refused the request (basic.nack)",
-		    p->where);
+		    p->cl.where);
 	case AMQP_BASIC_RETURN_METHOD:
 		/* mandatory was set: nothing is bound to the routing key */
 		ret = f->payload.method.decoded;
 		errx(2, "%s: the broker returned the request: %u %.*s "
-		    "(does queue \"%s\" exist?)", p->where, ret->reply_code,
+		    "(does queue \"%s\" exist?)", p->cl.where, ret->reply_code,
 		    (int)ret->reply_text.len,
 		    (const char *)ret->reply_text.bytes, p->queue_in);
 	case AMQP_BASIC_DELIVER_METHOD:
 		/* Only the private reply queue has a consumer. */
-		check_rpc(p, amqp_read_message(p->conn, f->channel, &msg, 0),
+		check_rpc(p, amqp_read_message(p->cl.conn, f->channel, &msg, 0),
 		    "reading a reply");
 		if (!p->found && !take_message(p, &msg)) {
 			id = &msg.properties.correlation_id;
@@ -460,12 +372,12 @@ handle_frame(struct portal *p, const amqp_frame_t *f)
 	case AMQP_CHANNEL_CLOSE_METHOD:
 		ch = f->payload.method.decoded;
 		errx(2, "%s: the broker closed the channel: %u %.*s",
-		    p->where, ch->reply_code, (int)ch->reply_text.len,
+		    p->cl.where, ch->reply_code, (int)ch->reply_text.len,
 		    (const char *)ch->reply_text.bytes);
 	case AMQP_CONNECTION_CLOSE_METHOD:
 		cc = f->payload.method.decoded;
 		errx(2, "%s: the broker closed the connection: %u %.*s",
-		    p->where, cc->reply_code, (int)cc->reply_text.len,
+		    p->cl.where, cc->reply_code, (int)cc->reply_text.len,
 		    (const char *)cc->reply_text.bytes);
 	default:
 		break;
@@ -485,12 +397,12 @@ pump(struct portal *p, int64_t until)
 	int64_t		 left;
 	int		 r;
 
-	amqp_maybe_release_buffers(p->conn);
+	amqp_maybe_release_buffers(p->cl.conn);
 	if ((left = until - now_ms()) < 0)
 		left = 0;
 	tv.tv_sec = left / 1000;
 	tv.tv_usec = (left % 1000) * 1000;
-	r = amqp_simple_wait_frame_noblock(p->conn, &frame, &tv);
+	r = amqp_simple_wait_frame_noblock(p->cl.conn, &frame, &tv);
 	if (r == AMQP_STATUS_TIMEOUT)
 		return 0;
 	check_status(p, r, "waiting for the broker");
@@ -517,26 +429,26 @@ scan_queue(struct portal *p)
 	int			 found = 0;
 
 	while (!found) {
-		amqp_maybe_release_buffers(p->conn);
-		r = amqp_basic_get(p->conn, GET_CH,
+		amqp_maybe_release_buffers(p->cl.conn);
+		r = amqp_basic_get(p->cl.conn, GET_CH,
 		    amqp_cstring_bytes(p->queue_out), 0);
 		check_rpc(p, r, "basic.get");
 		if (r.reply.id != AMQP_BASIC_GET_OK_METHOD)
 			break;		/* basic.get-empty */
 		ok = r.reply.decoded;
 		tag = ok->delivery_tag;
-		check_rpc(p, amqp_read_message(p->conn, GET_CH, &msg, 0),
+		check_rpc(p, amqp_read_message(p->cl.conn, GET_CH, &msg, 0),
 		    "reading a reply");
 		found = take_message(p, &msg);
 		amqp_destroy_message(&msg);
 		if (found)
-			check_status(p, amqp_basic_ack(p->conn, GET_CH, tag,
+			check_status(p, amqp_basic_ack(p->cl.conn, GET_CH, tag,
 			    0), "basic.ack");
 		else
 			held = tag;
 	}
 	if (held != 0)
-		check_status(p, amqp_basic_nack(p->conn, GET_CH, held, 1, 1),
+		check_status(p, amqp_basic_nack(p->cl.conn, GET_CH, held, 1, 1),
 		    "basic.nack");
 	return found;
 }
@@ -668,7 +580,7 @@ main(int argc, char *argv[])
 
 	if ((service = getenv("HCA_SERVICE")) != NULL && *service == '\0')
 		service = NULL;
-	if (service != NULL && !service_valid(service))
+	if (service != NULL && !client_service_valid(service))
 		errx(2, "HCA_SERVICE: not [A-Za-z0-9_.-]{1,128}");
 	p.queue_in = queue_name("HCA_QUEUE_IN", service, ".to_hca");
 	if (qmode)
@@ -703,34 +615,34 @@ main(int argc, char *argv[])
 	broker_open(&p, url);
 
 	if (qmode) {
-		amqp_channel_open(p.conn, GET_CH);
-		check_rpc(&p, amqp_get_rpc_reply(p.conn), "channel.open");
+		amqp_channel_open(p.cl.conn, GET_CH);
+		check_rpc(&p, amqp_get_rpc_reply(p.cl.conn), "channel.open");
 		p.get_open = 1;
 		/* Fail now, not after the wait, if it is missing. */
-		amqp_queue_declare(p.conn, GET_CH,
+		amqp_queue_declare(p.cl.conn, GET_CH,
 		    amqp_cstring_bytes(p.queue_out), 1, 0, 0, 0,
 		    amqp_empty_table);
-		check_rpc(&p, amqp_get_rpc_reply(p.conn),
+		check_rpc(&p, amqp_get_rpc_reply(p.cl.conn),
 		    "outbound queue (passive queue.declare)");
 	} else {
 		/* A private queue: server-named, exclusive, auto-delete. */
-		dq = amqp_queue_declare(p.conn, PUB_CH, amqp_empty_bytes,
+		dq = amqp_queue_declare(p.cl.conn, PUB_CH, amqp_empty_bytes,
 		    0, 0, 1, 1, amqp_empty_table);
-		check_rpc(&p, amqp_get_rpc_reply(p.conn),
+		check_rpc(&p, amqp_get_rpc_reply(p.cl.conn),
 		    "declaring the reply queue");
 		if ((p.reply_queue = strndup(dq->queue.bytes,
 		    dq->queue.len)) == NULL)
 			err(2, "strndup");
 		/* It is ours alone: no acks needed. */
-		amqp_basic_consume(p.conn, PUB_CH,
+		amqp_basic_consume(p.cl.conn, PUB_CH,
 		    amqp_cstring_bytes(p.reply_queue), amqp_empty_bytes,
 		    0, 1, 1, amqp_empty_table);
-		check_rpc(&p, amqp_get_rpc_reply(p.conn),
+		check_rpc(&p, amqp_get_rpc_reply(p.cl.conn),
 		    "consuming the reply queue");
 	}
 
-	amqp_confirm_select(p.conn, PUB_CH);
-	check_rpc(&p, amqp_get_rpc_reply(p.conn), "confirm.select");
+	amqp_confirm_select(p.cl.conn, PUB_CH);
+	check_rpc(&p, amqp_get_rpc_reply(p.cl.conn), "confirm.select");
 
 	memset(&props, 0, sizeof(props));
 	props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG |
@@ -745,7 +657,7 @@ main(int argc, char *argv[])
 	}
 	/* mandatory: an unroutable request comes back instead of vanishing */
 	p.tag = 1;
-	check_status(&p, amqp_basic_publish(p.conn, PUB_CH, amqp_empty_bytes,
+	check_status(&p, amqp_basic_publish(p.cl.conn, PUB_CH, amqp_empty_bytes,
 	    amqp_cstring_bytes(p.queue_in), 1, 0, &props,
 	    (amqp_bytes_t){ body.len, body.data }), "basic.publish");
 	buf_free(&body);
@@ -778,7 +690,7 @@ main(int argc, char *argv[])
 	if (!p.found) {
 		if (!p.confirmed)
 			warnx("%s: the broker did not confirm the request "
-			    "within %s s", p.where, waitarg);
+			    "within %s s", p.cl.where, waitarg);
 		else
 			warnx("no reply for correlation id %s within %s s",
 			    p.cid, waitarg);

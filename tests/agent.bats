@@ -230,6 +230,22 @@ EOF2
 	refute_regex "$stderr" 'Wr0ngPassw0rd'
 }
 
+@test "a wrong password: hca-portal and hca-publish say what the agent says, without the password" {
+	testtools_build
+	local url=${HCA_URL/guest:guest/guest:Wr0ngPassw0rd}
+	HCA_URL=$url portal -w 5 ping
+	assert_failure 2
+	assert_regex "$stderr" 'logging in to [^ ]+:[0-9]+ vhost /: .*(ACCESS_REFUSED|wrong user or password)'
+	refute_regex "$stderr" 'Wr0ngPassw0rd'
+	run --separate-stderr "$PUBLISH_TOOL" depth "$url" "$HCA_SERVICE.to_hca"
+	assert_failure 2
+	assert_regex "$stderr" 'logging in to [^ ]+:[0-9]+ vhost /: .*(ACCESS_REFUSED|wrong user or password)'
+	refute_regex "$stderr" 'Wr0ngPassw0rd'
+	HCA_URL=$url run --separate-stderr "$HCA_EXEC" -H "$HOOKS" --declare
+	assert_failure 1
+	assert_regex "$stderr" 'logging in to [^ ]+:[0-9]+ vhost /: .*(ACCESS_REFUSED|wrong user or password)'
+}
+
 @test "an unknown vhost is a clear error, exit 1" {
 	HCA_URL=$HCA_URL/no-such-vhost run --separate-stderr "$HCA_EXEC" -H "$HOOKS" --declare
 	assert_failure 1

@@ -63,6 +63,26 @@ teardown() {
 	assert_regex "$stderr" 'connecting to localhost:[0-9]+: .*(certificate|verif)'
 }
 
+@test "every AMQP client shares the agent's TLS set-up: hca-portal and hca-publish verify the broker alike" {
+	testtools_build
+	export HCA_CACERT=$CERTS/ca.pem
+	agent_start --declare
+	run --separate-stderr "$PUBLISH_TOOL" depth "$HCA_URL" "$HCA_SERVICE.to_hca"
+	assert_success
+	assert_output 0
+	portal -w 10 ping
+	assert_success
+	assert_reply .type PingV1
+	# Another CA: the same refusal, in the same words, as the agent's.
+	export HCA_CACERT=$CERTS/other-ca.pem
+	run --separate-stderr "$PUBLISH_TOOL" depth "$HCA_URL" "$HCA_SERVICE.to_hca"
+	assert_failure 2
+	assert_regex "$stderr" '^hca-publish: connecting to localhost:[0-9]+: .*(certificate|verif)'
+	portal -w 10 ping
+	assert_failure 2
+	assert_regex "$stderr" 'hca-portal: connecting to localhost:[0-9]+: .*(certificate|verif)'
+}
+
 @test "amqps to a name the certificate does not carry: refused, exit 1" {
 	HCA_CACERT=$CERTS/ca.pem HCA_URL=amqps://guest:guest@127.0.0.1:$TLS_PORT \
 	    run --separate-stderr "$HCA_EXEC" -H "$HOOKS" --declare

@@ -2,6 +2,8 @@
  * publish.c (built as build/tools/hca-publish): a small AMQP client for the
  * broker suites (fault.bats, hostile-requests.bats, make memcheck).
  *
+ * URL is amqp:// or amqps:// (HCA_CACERT: the CA bundle, as for hca-exec).
+ *
  *   hca-publish publish URL QUEUE PREFIX N [BODY [TYPE]]
  *	Publish N persistent requests, correlation ids PREFIX-1..PREFIX-N,
  *	type TYPE (ResourceAllocateV1), body BODY ({"type":"X"}), to QUEUE
@@ -32,13 +34,14 @@
 #include <unistd.h>
 
 #include <amqp.h>
-#include <amqp_tcp_socket.h>
 #include <jv.h>
+
+#include "client.h"
 
 #define CH		1
 #define REPLY_WAIT_MS	15000
 
-static amqp_connection_state_t	 conn;
+static struct client		 cl;
 static uint64_t			 next_tag = 1;
 
 static void
@@ -57,11 +60,11 @@ die(const char *fmt, ...)
 static void
 check_rpc(const char *what)
 {
-	amqp_rpc_reply_t	 r = amqp_get_rpc_reply(conn);
+	char	 err[1024];
+	int	 fatal;
 
-	if (r.reply_type != AMQP_RESPONSE_NORMAL)
-		die("%s failed (reply type %d, library error %s)", what,
-		    r.reply_type, amqp_error_string2(r.library_error));
+	if (client_check(&cl, what, err, sizeof(err), &fatal) == -1)
+		die("%s", err);
 }
 
 static int64_t
@@ -76,38 +79,30 @@ now_ms(void)
 static void
 connect_url(const char *url)
 {
-	struct amqp_connection_info	 ci;
-	amqp_socket_t			*s;
-	amqp_rpc_reply_t		 r;
-	char				*u;
+	struct client_conf	 cf = { .url = url };
+	char			 err[1024];
+	int			 fatal;
 
-	if ((u = strdup(url)) == NULL || amqp_parse_url(u, &ci) != 0)
-		die("bad URL");
-	conn = amqp_new_connection();
-	if ((s = amqp_tcp_socket_new(conn)) == NULL ||
-	    amqp_socket_open(s, ci.host, ci.port) != 0)
-		die("cannot connect to %s:%d", ci.host, ci.port);
-	r = amqp_login(conn, ci.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
-	    ci.user, ci.password);
-	if (r.reply_type != AMQP_RESPONSE_NORMAL)
-		die("login failed");
-	amqp_channel_open(conn, CH);
+	/* amqps: the CA bundle as for hca-exec and hca-portal. */
+	if ((cf.cacert = getenv("HCA_CACERT")) != NULL && *cf.cacert == '\0')
+		cf.cacert = NULL;
+	if (client_open(&cl, &cf, err, sizeof(err), &fatal) == -1)
+		die("%s", err);
+	amqp_channel_open(cl.conn, CH);
 	check_rpc("channel.open");
-	free(u);
 }
 
 static void
 disconnect(void)
 {
-	amqp_channel_close(conn, CH, AMQP_REPLY_SUCCESS);
-	amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
-	amqp_destroy_connection(conn);
+	amqp_channel_close(cl.conn, CH, AMQP_REPLY_SUCCESS);
+	client_close(&cl, 1);
 }
 
 static void
 confirm_select(void)
 {
-	amqp_confirm_select(conn, CH);
+	amqp_confirm_select(cl.conn, CH);
 	check_rpc("confirm.select");
 }
 
@@ -123,8 +118,8 @@ wait_confirms(uint64_t last)
 	int		 r;
 
 	while (done < last) {
-		amqp_maybe_release_buffers(conn);
-		if ((r = amqp_simple_wait_frame(conn, &f)) != AMQP_STATUS_OK)
+		amqp_maybe_release_buffers(cl.conn);
+		if ((r = amqp_simple_wait_frame(cl.conn, &f)) != AMQP_STATUS_OK)
 			die("waiting for confirms: %s", amqp_error_string2(r));
 		if (f.frame_type != AMQP_FRAME_METHOD)
 			continue;
@@ -144,7 +139,7 @@ wait_confirms(uint64_t last)
 static void
 put(amqp_bytes_t q, amqp_basic_properties_t *p, amqp_bytes_t body)
 {
-	if (amqp_basic_publish(conn, CH, amqp_empty_bytes, q, 0, 0, p,
+	if (amqp_basic_publish(cl.conn, CH, amqp_empty_bytes, q, 0, 0, p,
 	    body) != AMQP_STATUS_OK)
 		die("publish failed");
 	next_tag++;
@@ -207,13 +202,13 @@ get_one(amqp_bytes_t q, amqp_message_t *m)
 {
 	amqp_rpc_reply_t	 r;
 
-	amqp_maybe_release_buffers(conn);
-	r = amqp_basic_get(conn, CH, q, 1);
+	amqp_maybe_release_buffers(cl.conn);
+	r = amqp_basic_get(cl.conn, CH, q, 1);
 	if (r.reply_type != AMQP_RESPONSE_NORMAL)
 		die("basic.get failed");
 	if (r.reply.id != AMQP_BASIC_GET_OK_METHOD)
 		return 0;
-	r = amqp_read_message(conn, CH, m, 0);
+	r = amqp_read_message(cl.conn, CH, m, 0);
 	if (r.reply_type != AMQP_RESPONSE_NORMAL)
 		die("reading a message failed");
 	return 1;
@@ -249,7 +244,7 @@ depth(const char *q)
 {
 	amqp_queue_declare_ok_t	*ok;
 
-	ok = amqp_queue_declare(conn, CH, amqp_cstring_bytes(q), 1, 0, 0, 0,
+	ok = amqp_queue_declare(cl.conn, CH, amqp_cstring_bytes(q), 1, 0, 0, 0,
 	    amqp_empty_table);
 	check_rpc("queue.declare (passive)");
 	return (long)ok->message_count;
@@ -706,7 +701,7 @@ reopen:
 	amqp_bytes_free(rq);
 	connect_url(argv[2]);
 	next_tag = 1;
-	ok = amqp_queue_declare(conn, CH, amqp_empty_bytes, 0, 0, 1, 1,
+	ok = amqp_queue_declare(cl.conn, CH, amqp_empty_bytes, 0, 0, 1, 1,
 	    amqp_empty_table);
 	check_rpc("queue.declare (reply queue)");
 	rq = amqp_bytes_malloc_dup(ok->queue);
@@ -753,7 +748,7 @@ reopen:
 			}
 			fflush(stdout);
 			free_case(&k);
-			amqp_destroy_connection(conn);
+			amqp_destroy_connection(cl.conn);
 			i++;
 			goto reopen;
 		} else if (strcmp(want, "rejected") == 0 ||
