@@ -1,6 +1,7 @@
 /*
  * fuzz_request.c: libFuzzer target for request_parse(), the check of a
- * request body (request.c, linked alone with util.c).
+ * request body, and request_body_kind(), the kind read from a body
+ * (HCA_TYPE_FROM=body:kind) (request.c, linked alone with util.c).
  *
  * Input: one control byte, then the body.  Control byte: bit 0 is empty_ok;
  * with bit 7 set, max is (byte >> 1) & 0x3f (small limits, to reach the
@@ -69,6 +70,38 @@ check_member(jv o, const char *key, const char *s, size_t max)
 	jv_free(v);
 }
 
+/*
+ * request_body_kind() gives the string member "kind" of a UTF-8 JSON object
+ * as libjq reads it, when it is non-empty and holds no NUL; else NULL.
+ */
+static void
+check_kind(const char *body, size_t len)
+{
+	jv	 v = jv_invalid(), k = jv_invalid();
+	char	*kind;
+	int	 oom, want;
+
+	kind = request_body_kind(body, len, "kind", &oom);
+	if (oom)
+		return;
+	if (len > 0 && ref_utf8_valid((const unsigned char *)body, len, 0)) {
+		/* json_parse(): libjq 1.6 leaks on some bad input. */
+		v = json_parse(body, len);
+		if (jv_get_kind(v) == JV_KIND_OBJECT)
+			k = jv_object_get(jv_copy(v), jv_string("kind"));
+	}
+	want = jv_get_kind(k) == JV_KIND_STRING &&
+	    jv_string_length_bytes(jv_copy(k)) > 0 &&
+	    strlen(jv_string_value(k)) ==
+	    (size_t)jv_string_length_bytes(jv_copy(k));
+	if (want != (kind != NULL) ||
+	    (kind && strcmp(kind, jv_string_value(k)) != 0))
+		abort();
+	free(kind);
+	jv_free(k);
+	jv_free(v);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -120,6 +153,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	request_info_free(&ri);
+	check_kind(body, len);
 	free(body);
 	return 0;
 }

@@ -64,6 +64,11 @@ req = {
     "whitespace": b" \t\r\n{}\n",
     "comment": b'{"a":1 /* c */}',
     "escapes": b'{"s":"\\"\\\\\\/\\b\\f\\n\\r\\t\\u20ac"}',
+    # The kind in the body (HCA_TYPE_FROM=body:kind: request_body_kind()).
+    "kind-body": b'{"kind":"ResourceAllocateV1","type":"vm"}',
+    "kind-nul": b'{"kind":"Ping\\u0000V1"}',
+    "kind-empty": b'{"kind":""}',
+    "kind-number": b'{"kind":7}',
 }
 for name, body in req.items():
     write("request", name, NEED + body)

@@ -82,8 +82,10 @@ struct delivery {
 	amqp_bytes_t		 reply_to;	/* empty: outbound queue */
 	struct logctx		 log;		/* req's corr and kind */
 	const char		*rtype;		/* reply type (kinds table) */
-	char			*out;		/* reply body */
+	char			*out;		/* reply body, as journaled */
 	size_t			 outlen;
+	char			*wire;		/* as sent, if not out (below) */
+	size_t			 wirelen;
 	uint64_t		 ptag;		/* publish tag, 0: not sent */
 	unsigned		 pgen;
 	int			 abandon;	/* forced stop: no reply */
@@ -197,6 +199,7 @@ delivery_free(struct delivery *d)
 	amqp_bytes_free(d->reply_to);
 	request_free(&d->req);
 	free(d->out);
+	free(d->wire);
 	free(d);
 }
 
@@ -456,6 +459,41 @@ on_connected(int fd, int revents, void *arg)
 
 /* ---- replies ------------------------------------------------------- */
 
+/* A copy of a jv string's bytes, NUL-terminated; NULL if out of memory. */
+static char *
+jv_text(jv s, size_t *len)
+{
+	char	*t;
+
+	*len = (size_t)jv_string_length_bytes(jv_copy(s));
+	if ((t = malloc(*len + 1)) != NULL)
+		memcpy(t, jv_string_value(s), *len + 1);
+	jv_free(s);
+	return t;
+}
+
+/*
+ * HCA_TYPE_FROM=body:FIELD: the reply as it goes out, with its kind in
+ * FIELD.  The journal keeps it without (d->out), so that a reply sent again
+ * after a restart under another HCA_TYPE_FROM goes out in that one's form.
+ * -1 if out of memory.
+ */
+static int
+set_wire(struct delivery *d)
+{
+	jv	 body;
+
+	if (A.conf->type_from.where != TF_BODY)
+		return 0;
+	body = json_parse(d->out, d->outlen);
+	if (jv_get_kind(body) != JV_KIND_OBJECT)	/* it is ours */
+		body = (jv_free(body), jv_object());
+	body = jv_object_set(body, jv_string(A.conf->type_from.name),
+	    jv_string(d->rtype));
+	d->wire = jv_text(jv_dump_string(body, 0), &d->wirelen);
+	return d->wire ? 0 : -1;
+}
+
 static void
 publish_one(struct delivery *d)
 {
@@ -464,7 +502,7 @@ publish_one(struct delivery *d)
 	rk = d->reply_to.len ? d->reply_to :
 	    amqp_cstring_bytes(A.conf->queue_out);
 	if (broker_publish(A.b, rk, d->corr, &A.conf->type_from, d->rtype,
-	    d->out, d->outlen,
+	    d->wire ? d->wire : d->out, d->wire ? d->wirelen : d->outlen,
 	    &d->ptag) == -1) {
 		d->ptag = 0;
 		fail("publishing a reply failed");
@@ -640,7 +678,6 @@ static void
 on_job_done(const struct reply *r, void *arg)
 {
 	struct delivery	*d = arg;
-	jv		 s;
 
 	dtake(d);
 	if (r->deferred && !d->abandon) {
@@ -656,13 +693,9 @@ on_job_done(const struct reply *r, void *arg)
 		schedule();
 		return;
 	}
-	s = jv_dump_string(reply_wire_body(r, &A.conf->type_from), 0);
-	d->outlen = (size_t)jv_string_length_bytes(jv_copy(s));
-	d->out = malloc(d->outlen + 1);
-	if (d->out)
-		memcpy(d->out, jv_string_value(s), d->outlen + 1);
-	jv_free(s);
-	if (d->out == NULL) {
+	d->rtype = r->type;
+	d->out = jv_text(jv_dump_string(jv_copy(r->body), 0), &d->outlen);
+	if (d->out == NULL || set_wire(d) == -1) {
 		log_error(&d->log, "out of memory keeping the reply; the "
 		    "request goes back to the queue");
 		if (usable() && d->gen == A.gen)
@@ -671,7 +704,6 @@ on_job_done(const struct reply *r, void *arg)
 		schedule();
 		return;
 	}
-	d->rtype = r->type;
 	d->counted = r->counted;
 	/* A kind not in the table is answered the same without a hook. */
 	if (A.conf->state_dir && d->req.kind && kind_lookup(d->req.kind)) {
@@ -866,6 +898,15 @@ journal_answer(struct delivery *d)
 	d->rtype = type;
 	d->out = body;
 	d->outlen = len;
+	if (set_wire(d) == -1) {
+		/* Kept in the journal: a later redelivery finds it. */
+		log_error(&d->log, "out of memory sending the journaled reply; "
+		    "the request goes back to the queue");
+		if (usable() && d->gen == A.gen)
+			broker_reject(A.b, d->tag, 1);
+		delivery_free(d);
+		return 1;
+	}
 	d->journaled = 1;
 	to_publish(d);
 	return 1;
@@ -1134,6 +1175,15 @@ drained(void)
 	    (TAILQ_EMPTY(&A.publishing) || A.stopping == STOP_FORCE);
 }
 
+static void
+free_list(struct dlist *list)
+{
+	struct delivery	*d;
+
+	while ((d = TAILQ_FIRST(list)) != NULL)
+		delivery_free(d);	/* it dtakes */
+}
+
 int
 agent_run(const struct conf *c, int state_fd)
 {
@@ -1231,11 +1281,14 @@ agent_run(const struct conf *c, int state_fd)
 	log_rated_end();
 	if (A.stopping != STOP_NONE)
 		log_info(NULL, "stopped");
-	while (!TAILQ_EMPTY(&A.publishing)) {
-		struct delivery *d = TAILQ_FIRST(&A.publishing);
-		dtake(d);
-		delivery_free(d);
-	}
+	/*
+	 * What is left when the loop ends early (poll failed, a fatal
+	 * error): their claims go now, not when they lapse.  A running
+	 * request's job still holds its request.
+	 */
+	free_list(&A.waiting);
+	free_list(&A.held);
+	free_list(&A.publishing);
 	while (!TAILQ_EMPTY(&A.answered)) {
 		struct answered *a = TAILQ_FIRST(&A.answered);
 		TAILQ_REMOVE(&A.answered, a, entry);

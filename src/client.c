@@ -19,6 +19,9 @@ client_rpc(amqp_rpc_reply_t r, const char *what, char *err, size_t len,
 {
 	amqp_connection_close_t	*cc;
 	amqp_channel_close_t	*ch;
+	amqp_bytes_t		 text;
+	const char		*closed;
+	unsigned		 code;
 
 	*fatal = 0;
 	switch (r.reply_type) {
@@ -34,23 +37,25 @@ client_rpc(amqp_rpc_reply_t r, const char *what, char *err, size_t len,
 	case AMQP_RESPONSE_SERVER_EXCEPTION:
 		if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
 			cc = r.reply.decoded;
-			snprintf(err, len, "%s: broker closed the connection:"
-			    " %u %.*s", what, cc->reply_code,
-			    (int)cc->reply_text.len,
-			    (char *)cc->reply_text.bytes);
-			*fatal = cc->reply_code == AMQP_ACCESS_REFUSED ||
-			    cc->reply_code == AMQP_NOT_ALLOWED;
+			closed = "connection";
+			code = cc->reply_code;
+			text = cc->reply_text;
+			*fatal = code == AMQP_ACCESS_REFUSED ||
+			    code == AMQP_NOT_ALLOWED;
 		} else if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
 			ch = r.reply.decoded;
-			snprintf(err, len, "%s: broker closed the channel: "
-			    "%u %.*s", what, ch->reply_code,
-			    (int)ch->reply_text.len,
-			    (char *)ch->reply_text.bytes);
-			*fatal = ch->reply_code == AMQP_NOT_FOUND ||
-			    ch->reply_code == AMQP_ACCESS_REFUSED;
-		} else
+			closed = "channel";
+			code = ch->reply_code;
+			text = ch->reply_text;
+			*fatal = code == AMQP_NOT_FOUND ||
+			    code == AMQP_ACCESS_REFUSED;
+		} else {
 			snprintf(err, len, "%s: broker error (method %08x)",
 			    what, r.reply.id);
+			return -1;
+		}
+		snprintf(err, len, "%s: broker closed the %s: %u %.*s", what,
+		    closed, code, (int)text.len, (const char *)text.bytes);
 		return -1;
 	}
 	snprintf(err, len, "%s: unexpected reply", what);

@@ -594,6 +594,9 @@ set_wire(struct conf *c)
 		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
 			fatalx("HCA_KINDS_FILE=%s: not a regular file",
 			    c->kinds_file);
+		if (st.st_size > KINDS_FILE_MAX)
+			fatalx("HCA_KINDS_FILE=%s: larger than %d bytes",
+			    c->kinds_file, KINDS_FILE_MAX);
 		if ((st.st_uid != 0 && st.st_uid != c->uid) ||
 		    (st.st_mode & (S_IWGRP | S_IWOTH)))
 			fatalx("HCA_KINDS_FILE=%s: another user could change it: "

@@ -305,10 +305,18 @@ job_begin(struct job *j)
 	const char	*why;
 	char		 msg[256];
 
-	if (j->req->corr == NULL || !request_corr_ok(j->req->corr, j->req->corr_len)) {
+	if (j->req->corr == NULL ||
+	    !request_corr_ok(j->req->corr, j->req->corr_len)) {
 		j->log.corr = NULL;
 		job_invalid(j, "The request's correlation id is missing or "
 		    "not printable text.");
+		return;
+	}
+	/* The kind of a body too large to be read (body:FIELD) is unknown. */
+	if (j->req->kind == NULL && j->req->oversize &&
+	    j->conf->type_from.where == TF_BODY) {
+		j->log.kind = NULL;
+		job_invalid(j, REQUEST_TOO_LARGE);
 		return;
 	}
 	if (j->req->kind == NULL ||

@@ -181,21 +181,28 @@ kind_line(char *p, struct kind *k, const char **fallback)
 int
 kinds_read(FILE *f, const char *name, char *why, size_t whylen)
 {
-	char		 line[LINE_MAX_KINDS + 2], *p;
+	char		*line = NULL, *p;
 	const char	*bad, *fallback;
 	struct kind	 k, *row;
-	size_t		 lineno = 0, i, n, builtin = nkinds;
+	size_t		 lineno = 0, i, cap = 0, builtin = nkinds;
 	size_t		 seen[KINDS_MAX] = { 0 };	/* line of each row */
+	ssize_t		 got;
+	size_t		 n;
 
-	while (fgets(line, sizeof(line), f) != NULL) {
+	while ((got = getline(&line, &cap, f)) != -1) {
 		lineno++;
-		n = strlen(line);
+		n = (size_t)got;
 		if (n && line[n - 1] == '\n')
 			line[--n] = '\0';
-		else if (!feof(f)) {
+		if (memchr(line, '\0', n) != NULL) {
+			snprintf(why, whylen, "%s:%zu: holds a NUL byte", name,
+			    lineno);
+			goto fail;
+		}
+		if (n > LINE_MAX_KINDS) {
 			snprintf(why, whylen, "%s:%zu: longer than %d bytes",
 			    name, lineno, LINE_MAX_KINDS);
-			return -1;
+			goto fail;
 		}
 		if (n && line[n - 1] == '\r')
 			line[--n] = '\0';
@@ -205,18 +212,18 @@ kinds_read(FILE *f, const char *name, char *why, size_t whylen)
 		memset(&k, 0, sizeof(k));
 		if ((bad = kind_line(p, &k, &fallback)) != NULL) {
 			snprintf(why, whylen, "%s:%zu: %s", name, lineno, bad);
-			return -1;
+			goto fail;
 		}
 		i = kind_index(k.request);
 		if (i < KINDS_MAX && seen[i]) {
 			snprintf(why, whylen, "%s:%zu: %s is on line %zu "
 			    "already", name, lineno, k.request, seen[i]);
-			return -1;
+			goto fail;
 		}
 		if (i == KINDS_MAX && nkinds == KINDS_MAX) {
 			snprintf(why, whylen, "%s:%zu: more than %d kinds",
 			    name, lineno, KINDS_MAX);
-			return -1;
+			goto fail;
 		}
 		row = i < KINDS_MAX ? &kind_table[i] : &kind_table[nkinds];
 		/*
@@ -239,14 +246,14 @@ kinds_read(FILE *f, const char *name, char *why, size_t whylen)
 			    "optional needs a fallback, its reply when there is "
 			    "no hook (the fifth column)", name, lineno,
 			    k.request);
-			return -1;
+			goto fail;
 		}
 		if ((k.request = strdup(k.request)) == NULL ||
 		    (k.reply = strdup(k.reply)) == NULL ||
 		    (k.field = strdup(k.field)) == NULL ||
 		    (fallback && (k.fallback = strdup(fallback)) == NULL)) {
 			snprintf(why, whylen, "%s: out of memory", name);
-			return -1;
+			goto fail;
 		}
 		if (i == KINDS_MAX)
 			i = nkinds++;
@@ -255,9 +262,13 @@ kinds_read(FILE *f, const char *name, char *why, size_t whylen)
 	}
 	if (ferror(f)) {
 		snprintf(why, whylen, "%s: %s", name, strerror(errno));
-		return -1;
+		goto fail;
 	}
+	free(line);
 	return 0;
+fail:
+	free(line);
+	return -1;
 }
 
 const char *

@@ -47,6 +47,7 @@ size_t			 kind_index(const char *);
  * naming the file and the line.
  */
 int	 kinds_read(FILE *, const char *name, char *why, size_t whylen);
+#define KINDS_FILE_MAX	(1024 * 1024)	/* bytes of a kinds file */
 
 /* Where a message's kind travels (HCA_TYPE_FROM). */
 enum tf_where {

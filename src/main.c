@@ -125,7 +125,9 @@ health_done(struct offline *o, const struct reply *r)
 	const char	*m;
 	int		 failed = r->error;
 
-	msg = jv_object_get(jv_copy(r->body), jv_string("message"));
+	/* ErrorV1's message, or the field of PingV1's reply (kinds file). */
+	msg = jv_object_get(jv_copy(r->body), jv_string(failed ? "message" :
+	    KIND_PING->field));
 	type = jv_object_get(jv_copy(r->body), jv_string("type"));
 	m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) :
 	    "(no message)";

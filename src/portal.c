@@ -601,7 +601,8 @@ main(int argc, char *argv[])
 		read_fd(STDIN_FILENO, "stdin", &body, MAX_BODY);
 	if ((tfs = getenv("HCA_TYPE_FROM")) == NULL || *tfs == '\0')
 		tfs = "property";
-	if ((why = typefrom_parse(tfs, &p.tf)) != NULL)
+	if ((why = typefrom_parse(tfs, &p.tf)) != NULL ||
+	    (why = typefrom_check(&p.tf)) != NULL)
 		errx(2, "HCA_TYPE_FROM=%s: %s", tfs, why);
 	if (p.tf.where == TF_BODY && kind != NULL)
 		body_kind(&body, p.tf.name, kind);

@@ -58,6 +58,20 @@ wait_state() {
 	assert_output ''
 }
 
+@test "health: with a kinds file that changes PingV1's reply field, that field is what the hook answered" {
+	mkhook PingV1/default <<'EOF'
+#!/bin/sh
+echo '{"status":"all green"}'
+EOF
+	printf 'PingV1 PongV1 status optional fine\n' >"$BATS_TEST_TMPDIR/kinds"
+	chmod 644 "$BATS_TEST_TMPDIR/kinds"
+	HCA_KINDS_FILE=$BATS_TEST_TMPDIR/kinds agent_start --declare
+	wait_state consuming
+	health HCA_KINDS_FILE="$BATS_TEST_TMPDIR/kinds"
+	assert_success
+	assert_output --regexp "^healthy: consuming from $HCA_SERVICE\\.to_hca for [0-9]+ s; the PingV1 hook answered: all green\$"
+}
+
 @test "health: the PingV1 hook's error makes a consuming daemon unhealthy" {
 	mkhook PingV1/default <<'EOF'
 #!/bin/sh

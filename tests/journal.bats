@@ -248,6 +248,25 @@ j-10 1"
 	assert_output "j-12 0"
 }
 
+@test "a reply journaled under HCA_TYPE_FROM=body:FIELD is kept without its kind, and sent again in the form of the agent that sends it" {
+	testtools_build
+	export HCA_TYPE_FROM=body:kind
+	agent_start --declare --state-dir "$STATE"
+	portal -w 10 -t ResourceAllocateV1 -i j-40 <<<'{"type":"X"}'
+	assert_success
+	assert_output '{"type":"ResourceCreatedV1","correlation_id":"j-40","payload":{"id":"id-j-40","kind":"ResourceCreatedV1"}}'
+	agent_stop
+	ENTRY=$(ls "$STATE"/r-*.json)
+	run jq -c .body < <(tail -n 1 "$ENTRY")
+	assert_output '{"id":"id-j-40"}'
+	chmod 600 "$ENTRY"	# as if the agent died before the confirm
+	unset HCA_TYPE_FROM
+	redeliver j-40
+	wait_log "$AGENT_LOG" 'corr=j-40 .*answered from the journal' 10
+	run "$PUBLISH_TOOL" collect "$HCA_URL" "$HCA_SERVICE.to_portal"
+	assert_output "$(printf 'j-40\tResourceCreatedV1\t{"id":"id-j-40"}')"
+}
+
 # --- several agents, one state directory ------------------------------------------
 
 @test "two agents, one state directory: a redelivery to B while A still runs the hook waits for A's reply" {

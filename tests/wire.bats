@@ -94,6 +94,14 @@ kinds_error() {
 	kinds_error "A B id required $(head -c 5000 /dev/zero | tr '\0' x)"
 	assert_failure 2
 	stderr_has "bad:1: longer than 4096 bytes"
+	printf 'A1 B1 id required\nA2 B2 id\0 required\n' >"$BATS_TEST_TMPDIR/bad"
+	HCA_KINDS_FILE=$BATS_TEST_TMPDIR/bad dispatch PingV1 </dev/null
+	assert_failure 2
+	stderr_has "bad:2: holds a NUL byte"
+	head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' '#' >"$BATS_TEST_TMPDIR/bad"
+	HCA_KINDS_FILE=$BATS_TEST_TMPDIR/bad dispatch PingV1 </dev/null
+	assert_failure 2
+	stderr_has "larger than 1048576 bytes"
 	mapfile -t many < <(for i in $(seq 1 29); do echo "K$i R$i id required"; done)
 	kinds_error "${many[@]}"
 	assert_failure 2
@@ -196,4 +204,19 @@ kinds_error() {
 	HCA_KINDS_FILE=$KINDS HCA_TYPE_FROM=body:where dispatch - </dev/null
 	assert_failure 2
 	stderr_has "that field is a reply's own"
+	# hca-portal refuses what hca-exec refuses, before it connects.
+	HCA_TYPE_FROM=body:type portal -t ResourceAllocateV1 <<<'{"type":"X"}'
+	assert_failure 2
+	stderr_has "HCA_TYPE_FROM=body:type: that field is a request's or an ErrorV1's own"
+}
+
+@test "type from body: a body too large to read is answered as too large, through the broker and offline" {
+	HCA_TYPE_FROM=body:kind HCA_MAX_MESSAGE=100 agent_start --declare
+	big=$(printf '{"type":"X","pad":"%s"}' "$(head -c 2000 /dev/zero | tr '\0' x)")
+	HCA_TYPE_FROM=body:kind portal -t ResourceAllocateV1 -i big-1 <<<"$big"
+	assert_failure 1
+	assert_output '{"type":"ErrorV1","correlation_id":"big-1","payload":{"type":"InvalidRequest","message":"The request is larger than this service accepts.","kind":"ErrorV1"}}'
+	HCA_TYPE_FROM=body:kind HCA_MAX_MESSAGE=100 dispatch - -i big-2 <<<"${big%\}},\"kind\":\"ResourceAllocateV1\"}"
+	assert_failure 1
+	assert_output --partial '"message":"The request is larger than this service accepts."'
 }
