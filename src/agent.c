@@ -488,8 +488,7 @@ set_wire(struct delivery *d)
 	body = json_parse(d->out, d->outlen);
 	if (jv_get_kind(body) != JV_KIND_OBJECT)	/* it is ours */
 		body = (jv_free(body), jv_object());
-	body = jv_object_set(body, jv_string(A.conf->type_from.name),
-	    jv_string(d->rtype));
+	body = reply_wire_body(body, d->rtype, &A.conf->type_from);
 	d->wire = jv_text(jv_dump_string(body, 0), &d->wirelen);
 	return d->wire ? 0 : -1;
 }

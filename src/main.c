@@ -163,7 +163,7 @@ offline_done(const struct reply *r, void *arg)
 	/* As hca-portal prints what it receives: the kind where it travels. */
 	line = JV_OBJECT(jv_string("type"), jv_string(r->type),
 	    jv_string("correlation_id"), jv_string(corr ? corr : ""),
-	    jv_string("payload"), reply_wire_body(r, o->tf));
+	    jv_string("payload"), reply_wire_body(jv_copy(r->body), r->type, o->tf));
 	if (o->tf->where == TF_HEADER)
 		line = jv_object_set(line, jv_string("headers"),
 		    JV_OBJECT(jv_string(o->tf->name), jv_string(r->type)));

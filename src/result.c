@@ -297,10 +297,9 @@ result_map(const struct kind *k, const struct hook_result *h,
 }
 
 jv
-reply_wire_body(const struct reply *r, const struct typefrom *tf)
+reply_wire_body(jv body, const char *type, const struct typefrom *tf)
 {
 	if (tf->where != TF_BODY)
-		return jv_copy(r->body);
-	return jv_object_set(jv_copy(r->body), jv_string(tf->name),
-	    jv_string(r->type));
+		return body;
+	return jv_object_set(body, jv_string(tf->name), jv_string(type));
 }

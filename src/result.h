@@ -37,9 +37,9 @@ void	 result_map(const struct kind *, const struct hook_result *,
 	    const char *corr, const struct logctx *, struct reply *);
 void	 reply_free(struct reply *);
 /*
- * The reply's body as it goes out: for HCA_TYPE_FROM=body:FIELD with its
- * kind in FIELD (typefrom_check() keeps FIELD apart from the reply's own).
+ * A reply body (consumed) as it goes out: for HCA_TYPE_FROM=body:FIELD with
+ * its kind in FIELD (typefrom_check() keeps FIELD apart from the reply's own).
  */
-jv	 reply_wire_body(const struct reply *, const struct typefrom *);
+jv	 reply_wire_body(jv body, const char *type, const struct typefrom *);
 
 #endif
